@@ -36,6 +36,15 @@ class Article:
     agency: str | None = None
     full_text: bool = False
     flags: list[str] = field(default_factory=list)
+    # Filled by the clean stage.
+    text: str = ""
+    dateline: dict[str, str | None] | None = None  # {"location": ..., "date_text": ...}
+    cleaning: dict[str, Any] = field(default_factory=dict)  # {"rules": [...], "removed_chars": n}
+    content_hash: str = ""
+    # Filled by the enrich stage.
+    language: str | None = None
+    entities: dict[str, Any] = field(default_factory=dict)  # facets per type + "details"
+    entities_status: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
