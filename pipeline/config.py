@@ -1,0 +1,215 @@
+"""The YAML config: read, validated and turned into plain settings before anything runs.
+
+Errors name the key and the problem, so an operator can fix the file without
+reading code. Credentials never come from the file, only from the environment.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+from transforms.article import FeedSpec
+
+DEFAULT_LOCAL_HOST = "http://127.0.0.1:9200"
+DEFAULT_INDEX = "wirenews-articles"
+
+
+class ConfigError(ValueError):
+    """A config the pipeline refuses to run with; the message names the key."""
+
+
+@dataclass
+class EsSettings:
+    """How to reach the cluster; secrets are read from the environment, never the file."""
+
+    hosts: list[str] = field(default_factory=lambda: [DEFAULT_LOCAL_HOST])
+    index: str = DEFAULT_INDEX  # the alias that is read and written
+    local: bool = True  # True when hosts were absent: the project-managed node
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    request_timeout: float = 30.0
+    bulk_max_docs: int = 500
+    bulk_max_bytes: int = 5 * 1024 * 1024
+    max_retries: int = 6
+
+    @property
+    def state_index(self) -> str:
+        return f"{self.index}-feed-state"
+
+    @property
+    def deadletter_index(self) -> str:
+        return f"{self.index}-deadletter"
+
+    def __repr__(self) -> str:  # never print a secret
+        return f"EsSettings(hosts={self.hosts!r}, index={self.index!r}, auth={self.auth_kind})"
+
+    @property
+    def auth_kind(self) -> str:
+        if self.api_key:
+            return "api_key"
+        if self.username:
+            return "basic"
+        return "none"
+
+
+@dataclass
+class Config:
+    es: EsSettings
+    feeds: list[FeedSpec]
+    path: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+_TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "pipeline"}
+_ES_KEYS = {"hosts", "index", "verify_certs", "request_timeout", "bulk_max_docs", "bulk_max_bytes", "max_retries"}
+_FEED_KEYS = {"name", "url", "agency", "full_text", "poll_interval"}
+
+
+def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ) if env is None else env
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config: {e.strerror or e}") from e
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the config must be a mapping with 'elasticsearch' and 'feeds'")
+    return parse_config(raw, base_dir=p.parent, env=env, path=str(path))
+
+
+def parse_config(raw: dict[str, Any], base_dir: Path, env: dict[str, str], path: str = "<config>") -> Config:
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; known: {sorted(_TOP_KEYS)}")
+    es = _parse_es(raw.get("elasticsearch") or {}, env, path)
+    feed_items = list(_as_list(raw.get("feeds") or [], "feeds", path))
+    for pattern in _as_list(raw.get("feed_files") or [], "feed_files", path):
+        feed_items += _read_feed_files(base_dir, str(pattern), path)
+    if not feed_items:
+        raise ConfigError(f"{path}: 'feeds' is empty: at least one feed is needed")
+    feeds: list[FeedSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(feed_items):
+        spec = _parse_feed(item, f"feeds[{i}]", base_dir, path)
+        if spec.name in seen:
+            raise ConfigError(f"{path}: feeds[{i}].name {spec.name!r} is used twice; names must be unique")
+        seen.add(spec.name)
+        feeds.append(spec)
+    return Config(es=es, feeds=feeds, path=path, raw=raw)
+
+
+def _parse_es(raw: Any, env: dict[str, str], path: str) -> EsSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'elasticsearch' must be a mapping")
+    unknown = set(raw) - _ES_KEYS
+    if unknown:
+        hint = " (credentials belong in WIRENEWS_ES_* variables)" if unknown & {
+            "api_key", "password", "username"} else ""
+        raise ConfigError(f"{path}: unknown key(s) elasticsearch.{sorted(unknown)}{hint}")
+    s = EsSettings()
+    hosts = env.get("WIRENEWS_ES_HOSTS")
+    host_list = [h.strip() for h in hosts.split(",") if h.strip()] if hosts else raw.get("hosts")
+    if host_list:
+        host_list = _as_list(host_list, "elasticsearch.hosts", path)
+        for h in host_list:
+            u = urlparse(str(h))
+            if u.scheme not in ("http", "https") or not u.netloc:
+                raise ConfigError(f"{path}: elasticsearch.hosts: {h!r} is not an http(s) URL")
+        s.hosts = [str(h).rstrip("/") for h in host_list]
+        s.local = False
+    index = raw.get("index", DEFAULT_INDEX)
+    if not isinstance(index, str) or not index or index != index.lower() or any(c in index for c in ' "*\\<|,>/?#:'):
+        raise ConfigError(f"{path}: elasticsearch.index {index!r} is not a valid index name (lowercase, no spaces)")
+    s.index = index
+    for key, typ in (("request_timeout", (int, float)), ("bulk_max_docs", int), ("bulk_max_bytes", int),
+                     ("max_retries", int)):
+        if key in raw:
+            val = raw[key]
+            if not isinstance(val, typ) or isinstance(val, bool) or val <= 0:
+                raise ConfigError(f"{path}: elasticsearch.{key} must be a positive number, got {val!r}")
+            setattr(s, key, val)
+    if "verify_certs" in raw:
+        if not isinstance(raw["verify_certs"], bool):
+            raise ConfigError(f"{path}: elasticsearch.verify_certs must be true or false")
+        s.verify_certs = raw["verify_certs"]
+    s.api_key = env.get("WIRENEWS_ES_API_KEY") or None
+    s.username = env.get("WIRENEWS_ES_USERNAME") or None
+    s.password = env.get("WIRENEWS_ES_PASSWORD") or None
+    s.ca_certs = env.get("WIRENEWS_ES_CA_CERTS") or None
+    if s.username and not s.password:
+        raise ConfigError("WIRENEWS_ES_USERNAME is set but WIRENEWS_ES_PASSWORD is not")
+    if s.ca_certs and not Path(s.ca_certs).is_file():
+        raise ConfigError(f"WIRENEWS_ES_CA_CERTS: no such file {s.ca_certs!r}")
+    return s
+
+
+def _parse_feed(item: Any, where: str, base_dir: Path, path: str) -> FeedSpec:
+    if not isinstance(item, dict):
+        raise ConfigError(f"{path}: {where} must be a mapping with at least 'name' and 'url'")
+    unknown = set(item) - _FEED_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {where}.{sorted(unknown)}; known: {sorted(_FEED_KEYS)}")
+    name, url = item.get("name"), item.get("url")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{path}: {where}.name is missing or empty")
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"{path}: {where}.url is missing or empty (feed {name!r})")
+    scheme = urlparse(url).scheme
+    if scheme in ("http", "https"):
+        pass
+    elif scheme in ("", "file") or len(scheme) == 1:  # a path or glob (a one-letter scheme is a drive)
+        local = url[len("file://"):] if scheme == "file" else url
+        if not os.path.isabs(local):
+            url = str((base_dir / local).resolve())
+        else:
+            url = local
+    else:
+        raise ConfigError(f"{path}: {where}.url {url!r}: only http(s) URLs and file paths or globs are read")
+    agency = item.get("agency")
+    if agency is not None and (not isinstance(agency, str) or not agency.strip()):
+        raise ConfigError(f"{path}: {where}.agency must be a non-empty string")
+    full_text = item.get("full_text", False)
+    if not isinstance(full_text, bool):
+        raise ConfigError(f"{path}: {where}.full_text must be true or false")
+    poll = item.get("poll_interval", 300)
+    if not isinstance(poll, int) or isinstance(poll, bool) or poll < 1:
+        raise ConfigError(f"{path}: {where}.poll_interval must be a whole number of seconds >= 1, got {poll!r}")
+    return FeedSpec(name=name.strip(), url=url.strip(), agency=agency.strip().lower() if agency else None,
+                    full_text=full_text, poll_interval=poll)
+
+
+def _read_feed_files(base_dir: Path, pattern: str, path: str) -> list[Any]:
+    full = pattern if os.path.isabs(pattern) else str(base_dir / pattern)
+    files = sorted(glob.glob(full))
+    if not files:
+        raise ConfigError(f"{path}: feed_files: {pattern!r} matches no file")
+    items: list[Any] = []
+    for f in files:
+        try:
+            data = yaml.safe_load(Path(f).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigError(f"{f}: cannot read feed file: {e}") from e
+        if isinstance(data, dict):
+            data = data.get("feeds", [])
+        items += _as_list(data or [], f"{f}: feeds", path)
+    return items
+
+
+def _as_list(value: Any, key: str, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: {key} must be a list")
+    return value

