@@ -1,0 +1,129 @@
+"""A loopback HTTP server for tests and the demo: serves fixture files, plus scripted responses.
+
+Only ever binds 127.0.0.1. A test registers a route to script a status, headers,
+body or delay; everything else is served from the root directory with ETag and
+Last-Modified validators, so conditional GETs can be exercised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    handler: Callable[[BaseHTTPRequestHandler], None] | None = None
+
+
+class LoopbackServer:
+    def __init__(self, root: Path | str | None = None, port: int = 0) -> None:
+        self.root = Path(root) if root else None
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                server._handle(self)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                server._handle(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def __enter__(self) -> LoopbackServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handle(self, req: BaseHTTPRequestHandler) -> None:
+        path = req.path.split("?", 1)[0]
+        self.requests.append((req.command, req.path, dict(req.headers.items())))
+        route = self.routes.get(path)
+        if route is not None:
+            if route.delay:
+                time.sleep(route.delay)
+            if route.handler is not None:
+                route.handler(req)
+                return
+            self._send(req, route.status, route.body, route.headers)
+            return
+        self._serve_file(req, path)
+
+    def _serve_file(self, req: BaseHTTPRequestHandler, path: str) -> None:
+        if self.root is None:
+            self._send(req, 404, b"not found", {"Content-Type": "text/plain"})
+            return
+        target = (self.root / path.lstrip("/")).resolve()
+        if self.root.resolve() not in target.parents or not target.is_file():
+            self._send(req, 404, b"not found", {"Content-Type": "text/plain"})
+            return
+        body = target.read_bytes()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        last_modified = formatdate(target.stat().st_mtime, usegmt=True)
+        if req.headers.get("If-None-Match") == etag:
+            self._send(req, 304, b"", {"ETag": etag, "Last-Modified": last_modified})
+            return
+        ctype = {".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
+                 ".json": "application/feed+json", ".html": "text/html; charset=utf-8"}.get(
+            target.suffix, "application/octet-stream")
+        self._send(req, 200, body, {"Content-Type": ctype, "ETag": etag, "Last-Modified": last_modified})
+
+    @staticmethod
+    def _send(req: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> None:
+        req.send_response(status)
+        for k, v in headers.items():
+            req.send_header(k, v)
+        if not any(k.lower() == "content-length" for k in headers):
+            req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        if req.command != "HEAD" and status not in (204, 304):
+            req.wfile.write(body)
+
+
+def main() -> None:
+    """Serve a directory on 127.0.0.1 until interrupted (the demo's feed server)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("root")
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args()
+    with LoopbackServer(args.root, args.port) as srv:
+        print(f"serving {args.root} at {srv.url()}", flush=True)
+        try:
+            srv.thread.join()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
