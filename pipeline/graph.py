@@ -1,0 +1,34 @@
+"""The pipeline graph: the stages of PRODUCT.md as a list of named steps."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.pvalue import PCollection
+
+from pipeline import __version__
+from pipeline.config import Config
+
+
+def build_batch(p: beam.Pipeline, cfg: Config) -> PCollection:
+    """Feeds -> articles -> clean -> skip unchanged -> entities -> documents -> Elasticsearch.
+
+    Returns the dead-letter records of the sink.
+    """
+    feeds = p | "Feeds" >> beam.Create(cfg.feeds) | "SpreadFeeds" >> beam.Reshuffle()
+    return index_feeds(feeds, cfg)
+
+
+def index_feeds(feeds: PCollection, cfg: Config) -> PCollection:
+    """Everything after the feed list; shared by batch and streaming runs."""
+    from transforms.clean import CleanArticles
+    from transforms.document import to_document
+    from transforms.entities import TagEntities
+    from transforms.index import SkipUnchanged, WriteToElasticsearch
+    from transforms.read_feeds import ReadFeeds
+
+    articles = feeds | "ReadFeeds" >> ReadFeeds(cfg.es)
+    cleaned = articles | "Clean" >> beam.ParDo(CleanArticles())
+    changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es)
+    tagged = changed | "Entities" >> beam.ParDo(TagEntities())
+    docs = tagged | "Document" >> beam.Map(to_document, pipeline_version=__version__)
+    return docs | "Index" >> WriteToElasticsearch(cfg.es)
