@@ -1,0 +1,125 @@
+"""ReadFeeds end to end on the loopback server and local files, with and without feed state in Elasticsearch."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline
+
+from tests.conftest import SAMPLES
+from transforms.article import FeedSpec
+from transforms.feed_state import FeedStateStore, initial_state, on_failure
+from transforms.http_client import HostGate, HttpClient
+from transforms.read_feeds import ReadFeeds, process_feed
+
+NOW = datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc)
+
+
+class _Spool(beam.DoFn):
+    """Appends each article as a JSON line: the runner's elements are copies, so a shared list stays empty."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def process(self, article):
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(article.to_dict()) + "\n")
+
+
+def _run(feeds: list[FeedSpec], es=None) -> tuple[list, dict[str, int]]:
+    """Run ReadFeeds; return the articles and the committed counters as {namespace/name: value}."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spool = os.path.join(tmp, "articles.jsonl")
+        p = TestPipeline(runner=FnApiRunner())
+        _ = p | beam.Create(feeds) | ReadFeeds(es, timeout=5.0, min_gap=0.0) | beam.ParDo(_Spool(spool))
+        result = p.run()
+        result.wait_until_finish()
+        collected = []
+        if os.path.exists(spool):
+            with open(spool, encoding="utf-8") as f:
+                collected = [json.loads(line) for line in f]
+    counters = {}
+    for c in result.metrics().query(MetricsFilter())["counters"]:
+        key = f"{c.key.metric.namespace}/{c.key.metric.name}"
+        counters[key] = counters.get(key, 0) + c.committed
+    return collected, counters
+
+
+def test_http_and_file_feeds_to_articles(feed_server, tmp_path):
+    shutil.copy(SAMPLES / "reuters-business.xml", tmp_path / "a.xml")
+    shutil.copy(SAMPLES / "ap-politics.xml", tmp_path / "b.xml")
+    feeds = [
+        FeedSpec(name="xinhua", url=feed_server.url("xinhua-world.xml"), agency="xinhua"),
+        FeedSpec(name="drop", url=str(tmp_path / "*.xml")),
+        FeedSpec(name="gone", url=feed_server.url("missing.xml")),
+    ]
+    articles, counters = _run(feeds)
+    by_feed = {}
+    for a in articles:
+        by_feed.setdefault(a["feed_name"], []).append(a)
+    assert set(by_feed) == {"xinhua", "drop"}
+    assert all(a["agency"] == "xinhua" for a in by_feed["xinhua"])
+    assert all(len(a["id"]) == 64 for a in articles)
+    assert len({a["id"] for a in articles}) == len(articles)
+    assert counters["wirenews/feeds_fetched"] == 2
+    assert counters["wirenews/feeds_failed"] == 1
+    assert counters["wirenews/feed_errors_http_status"] == 1
+    assert counters["wirenews/articles_parsed"] == len(articles)
+    assert counters["wirenews.feed.xinhua/articles"] == len(by_feed["xinhua"])
+    assert counters["wirenews.feed.gone/failed"] == 1
+    assert counters["wirenews.feed.drop/fetched"] == 1
+
+
+def test_second_run_with_state_in_es_yields_nothing(feed_server, es_settings, es_client):
+    feeds = [FeedSpec(name="xinhua", url=feed_server.url("xinhua-world.xml")),
+             FeedSpec(name="afp", url=feed_server.url("afp-europe.atom"))]
+    first, c1 = _run(feeds, es_settings)
+    assert first and c1["wirenews/feeds_fetched"] == 2
+    store = FeedStateStore(es_client, es_settings.state_index)
+    state = store.get("xinhua")
+    assert state is not None and state.etag and state.body_hash and state.last_success_at
+    feed_server.requests.clear()
+    second, c2 = _run(feeds, es_settings)
+    assert second == []
+    assert c2["wirenews/feeds_unchanged"] == 2
+    assert c2.get("wirenews/feeds_fetched", 0) == 0
+    conditional = [h for (_, _, h) in feed_server.requests if "If-None-Match" in h]
+    assert len(conditional) == 2
+
+
+def test_a_backing_off_feed_is_skipped(feed_server, es_settings, es_client):
+    store = FeedStateStore(es_client, es_settings.state_index)
+    store.ensure_index()
+    url = feed_server.url("xinhua-world.xml")
+    failing = on_failure(initial_state("xinhua", url), datetime.now(timezone.utc), 300, "connect", "refused")
+    store.put(failing)
+    articles, counters = _run([FeedSpec(name="xinhua", url=url)], es_settings)
+    assert articles == [] and counters["wirenews/feeds_skipped"] == 1
+    assert feed_server.requests == []
+
+
+def test_process_feed_is_plain_python(feed_server):
+    http = HttpClient(gate=HostGate(min_gap=0.0), timeout=5.0)
+    feed = FeedSpec(name="afp", url=feed_server.url("afp-europe.atom"))
+    first = process_feed(feed, None, http, NOW)
+    assert first.status == "fetched" and first.articles
+    assert first.state.etag and first.state.consecutive_failures == 0
+    again = process_feed(feed, first.state, http, NOW)
+    assert again.status == "unchanged" and again.articles == []
+    assert again.counts["feeds_unchanged"] == 1
+
+
+@pytest.mark.parametrize("name", ["nope.xml"])
+def test_missing_file_is_a_named_failure(tmp_path: Path, name: str):
+    out = process_feed(FeedSpec(name="f", url=str(tmp_path / name)), None, None, NOW)
+    assert out.status == "failed" and out.counts["feed_errors_not_found"] == 1
+    assert out.state.consecutive_failures == 1

@@ -1,0 +1,186 @@
+"""What we remember about each feed between polls, and the rules that update it.
+
+The state is a plain dataclass and the rules are pure functions of (state, outcome, now), so the
+backoff and validator logic is tested without a network or a cluster. ``FeedStateStore`` is the thin
+Elasticsearch read/write around it: one document per feed, ``_id`` = the feed name, in
+``EsSettings.state_index``, so a restarted or distributed run continues where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = 60.0  # seconds after the first failure
+BACKOFF_CAP = 24 * 3600.0  # a feed failing for days is still tried once a day
+
+
+@dataclass
+class FeedState:
+    name: str
+    url: str = ""  # the configured URL the state belongs to
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    file_hashes: dict[str, str] = field(default_factory=dict)  # path -> sha256, for file and glob feeds
+    permanent_url: str | None = None  # where a permanent redirect moved the feed
+    last_success_at: str | None = None
+    last_attempt_at: str | None = None
+    last_status: str | None = None  # fetched | unchanged | failed
+    last_error_kind: str | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    next_poll_at: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> FeedState:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in known})
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def initial_state(name: str, url: str) -> FeedState:
+    return FeedState(name=name, url=url)
+
+
+def for_feed(state: FeedState | None, name: str, url: str) -> FeedState:
+    """The stored state if it still belongs to this URL; a fresh one when the config's URL changed."""
+    if state is None or state.url != url:
+        return initial_state(name, url)
+    return state
+
+
+def fetch_url(state: FeedState) -> str:
+    """Where to fetch: the permanent redirect target once one was seen, else the configured URL."""
+    return state.permanent_url or state.url
+
+
+def is_backing_off(state: FeedState, now: datetime) -> bool:
+    """True while a failing feed waits out its backoff (the poll is skipped, not hammered)."""
+    if state.consecutive_failures <= 0:
+        return False
+    nxt = parse_iso(state.next_poll_at)
+    return nxt is not None and now < nxt
+
+
+def is_due(state: FeedState, now: datetime) -> bool:
+    """For a streaming poller: the feed's own schedule or backoff has come round."""
+    nxt = parse_iso(state.next_poll_at)
+    return nxt is None or now >= nxt
+
+
+def backoff_seconds(failures: int, rng: random.Random | None = None,
+                    base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Exponential in the number of consecutive failures, with jitter in [half, full] so feeds spread out."""
+    r = rng or random
+    top = min(cap, base * (2 ** max(0, failures - 1)))
+    return top / 2 + r.random() * top / 2
+
+
+def on_success(state: FeedState, now: datetime, poll_interval: int, *, changed: bool,
+               etag: str | None = None, last_modified: str | None = None, body_hash: str | None = None,
+               permanent_url: str | None = None, file_hashes: dict[str, str] | None = None) -> FeedState:
+    """A fetch that worked (200 or 304): validators kept, failures forgotten, next poll on schedule."""
+    s = FeedState(**asdict(state))
+    if etag is not None:
+        s.etag = etag
+    if last_modified is not None:
+        s.last_modified = last_modified
+    if body_hash is not None:
+        s.body_hash = body_hash
+    if file_hashes is not None:
+        s.file_hashes = dict(file_hashes)
+    if permanent_url:
+        s.permanent_url = permanent_url
+    s.last_success_at = iso(now)
+    s.last_attempt_at = iso(now)
+    s.last_status = "fetched" if changed else "unchanged"
+    s.last_error_kind = None
+    s.last_error = None
+    s.consecutive_failures = 0
+    s.next_poll_at = iso(now + timedelta(seconds=poll_interval))
+    return s
+
+
+def on_failure(state: FeedState, now: datetime, poll_interval: int, kind: str, message: str, *,
+               retry_after: float | None = None, rng: random.Random | None = None) -> FeedState:
+    """A failed poll: count it and push the next poll out (backoff, or the server's Retry-After if longer)."""
+    s = FeedState(**asdict(state))
+    s.consecutive_failures = state.consecutive_failures + 1
+    s.last_attempt_at = iso(now)
+    s.last_status = "failed"
+    s.last_error_kind = kind
+    s.last_error = message[:1000]
+    wait = max(float(poll_interval) if s.consecutive_failures == 1 else 0.0,
+               backoff_seconds(s.consecutive_failures, rng))
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    s.next_poll_at = iso(now + timedelta(seconds=wait))
+    return s
+
+
+STATE_MAPPING: dict[str, Any] = {
+    "dynamic": False,  # only what we query is mapped; the rest rides along in _source
+    "properties": {
+        "name": {"type": "keyword"},
+        "url": {"type": "keyword"},
+        "last_status": {"type": "keyword"},
+        "last_error_kind": {"type": "keyword"},
+        "consecutive_failures": {"type": "integer"},
+        "last_success_at": {"type": "date"},
+        "last_attempt_at": {"type": "date"},
+        "next_poll_at": {"type": "date"},
+    },
+}
+
+
+class FeedStateStore:
+    """Reads and writes ``FeedState`` documents; owns nothing but the client and the index name."""
+
+    def __init__(self, client: Any, index: str) -> None:
+        self.client = client
+        self.index = index
+
+    def ensure_index(self) -> None:
+        if not self.client.indices.exists(index=self.index):
+            try:
+                self.client.indices.create(index=self.index, mappings=STATE_MAPPING,
+                                           settings={"number_of_shards": 1, "number_of_replicas": 0})
+            except Exception as e:  # noqa: BLE001 - another worker may have created it first
+                if "resource_already_exists" not in str(e):
+                    raise
+
+    def get(self, name: str) -> FeedState | None:
+        resp = self.client.options(ignore_status=404).get(index=self.index, id=name)
+        if not resp.get("found"):
+            return None
+        return FeedState.from_doc(resp["_source"])
+
+    def load_all(self, size: int = 10_000) -> dict[str, FeedState]:
+        if not self.client.indices.exists(index=self.index):
+            return {}
+        resp = self.client.search(index=self.index, size=size, query={"match_all": {}})
+        return {h["_id"]: FeedState.from_doc(h["_source"]) for h in resp["hits"]["hits"]}
+
+    def put(self, state: FeedState) -> None:
+        self.client.index(index=self.index, id=state.name, document=state.to_doc())

@@ -1,0 +1,255 @@
+"""Feed bytes to Articles: feedparser does the parsing, this module decides what each field means.
+
+feedparser gets the raw bytes plus the response headers (lower-cased), so it picks the charset from
+HTTP as a browser would; ``content-location`` carries the URL we fetched, which is how relative links
+and xml:base resolve without feedparser doing any I/O. Ill-formed feeds keep every entry feedparser
+recovers; the bozo reason is reported, never raised.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from transforms.article import Article, FeedSpec
+from transforms.urls import canonical_url, host_of
+
+log = logging.getLogger(__name__)
+
+FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew; beyond this a date is suspect
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass
+class ParseResult:
+    articles: list[Article] = field(default_factory=list)
+    bozo: str | None = None  # the reason feedparser flagged the feed as ill-formed, if it did
+    error_kind: str | None = None  # not_a_feed | parse, when no article could be had
+    error: str | None = None
+    feed_title: str = ""
+    version: str = ""
+
+
+def article_id(guid: str, canonical: str, feed_name: str) -> str:
+    """Deterministic document id. A URI-like guid (and a URL) is global; a bare guid ("42") is scoped to its feed."""
+    if guid:
+        key = guid if ":" in guid else f"{feed_name}\x00{guid}"
+    else:
+        key = canonical
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def feedparser_headers(headers: dict[str, str], fetched_url: str) -> dict[str, str]:
+    """Headers as feedparser reads them: lower-case names, and ``content-location`` made absolute."""
+    out = {k.lower(): v for k, v in headers.items()}
+    out.pop("content-encoding", None)  # the body we pass is already decoded
+    loc = out.get("content-location")
+    out["content-location"] = urljoin(fetched_url, loc) if loc else fetched_url
+    return out
+
+
+def run_feedparser(body: bytes, headers: dict[str, str], fetched_url: str) -> Any:
+    return feedparser.parse(body, response_headers=feedparser_headers(headers, fetched_url))
+
+
+def parse_feed(body: bytes, headers: dict[str, str], feed: FeedSpec, fetched_url: str, now: datetime) -> ParseResult:
+    """Every entry of the feed as an Article; never raises for bad input."""
+    try:
+        d = run_feedparser(body, headers, fetched_url)
+    except Exception as e:  # noqa: BLE001 - feedparser's own bugs must not stop the other feeds
+        log.warning("feed %s: feedparser failed: %s", feed.name, e)
+        return ParseResult(error_kind="parse", error=f"feedparser raised {type(e).__name__}: {e}")
+    bozo = None
+    if d.get("bozo"):
+        exc = d.get("bozo_exception")
+        bozo = f"{type(exc).__name__}: {exc}" if exc is not None else "bozo"
+    result = ParseResult(bozo=bozo, feed_title=_text(d.feed.get("title")), version=d.get("version") or "")
+    entries = d.get("entries") or []
+    if not entries:
+        if not result.version:
+            ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+            looks_html = ctype.split(";")[0].strip().lower() in _HTML_TYPES or body.lstrip()[:200].lower().find(
+                b"<html") >= 0 or b"<!doctype html" in body[:500].lower()
+            result.error_kind = "not_a_feed"
+            result.error = ("an HTML page, not a feed" if looks_html else "no feed found in the body") + (
+                f" ({bozo})" if bozo else "")
+        return result
+    first_seen = now.astimezone(timezone.utc)
+    feed_lang = _lang(d.feed.get("language")) or _lang(d.get("headers", {}).get("content-language"))
+    site = d.feed.get("link") or ""
+    for entry in entries:
+        try:
+            result.articles.append(entry_to_article(entry, feed, fetched_url, site, feed_lang, result.feed_title,
+                                                    first_seen))
+        except Exception as e:  # noqa: BLE001 - one odd entry must not lose the others
+            log.warning("feed %s: skipped an entry: %s: %s", feed.name, type(e).__name__, e)
+    return result
+
+
+def entry_to_article(entry: Any, feed: FeedSpec, fetched_url: str, site: str, feed_lang: str | None,
+                     feed_title: str, first_seen: datetime) -> Article:
+    link = _entry_link(entry)
+    base = (entry.get("title_detail") or {}).get("base") or fetched_url
+    canonical = canonical_url(link, base)
+    guid = _text(entry.get("id"))
+    flags: list[str] = []
+    if not guid and not canonical:
+        flags.append("no_guid_no_link")
+        guid = "content:" + hashlib.sha256(
+            "\x00".join([feed.name, _text(entry.get("title")), _text(entry.get("summary"))]).encode()).hexdigest()
+    # dict.get: FeedParserDict.get maps a missing "published" to "updated", which would hide the date's source.
+    published = _date(dict.get(entry, "published_parsed"))
+    updated = _date(dict.get(entry, "updated_parsed"))
+    date_source = "published" if published else "updated" if updated else "first_seen"
+    limit = first_seen + FUTURE_TOLERANCE
+    if published is not None and published > limit:
+        flags.append("published_in_future")
+    if updated is not None and updated > limit:
+        flags.append("updated_in_future")
+    if (dict.get(entry, "published") and published is None) or (dict.get(entry, "updated") and updated is None):
+        flags.append("unparsed_date")
+    content_html = _content(entry)
+    return Article(
+        id=article_id(guid, canonical, feed.name),
+        guid=guid,
+        url=link or "",
+        canonical_url=canonical,
+        title=_text(entry.get("title")),
+        summary_html=_text(entry.get("summary")),
+        content_html=content_html,
+        published_at=_iso(published),
+        updated_at=_iso(updated),
+        first_seen_at=_iso(first_seen),
+        date_source=date_source,
+        authors=_authors(entry),
+        categories=_categories(entry),
+        enclosures=_enclosures(entry),
+        language_hint=_entry_lang(entry) or feed_lang,
+        feed_name=feed.name,
+        feed_url=feed.url,
+        source_name=feed_title or feed.name,
+        source_domain=host_of(site) or host_of(canonical) or host_of(fetched_url),
+        agency=feed.agency,
+        full_text=feed.full_text,
+        flags=flags,
+    )
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _entry_link(entry: Any) -> str:
+    link = entry.get("link")
+    if link:
+        return link.strip()
+    for item in entry.get("links") or []:
+        if item.get("rel", "alternate") == "alternate" and item.get("href"):
+            return item["href"].strip()
+    guid = _text(entry.get("id"))
+    if entry.get("guidislink") and guid.startswith(("http://", "https://")):
+        return guid
+    return ""
+
+
+def _date(parsed: Any) -> datetime | None:
+    """feedparser's struct_time is already UTC."""
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt is not None else None
+
+
+def _content(entry: Any) -> str:
+    """The richest content block: HTML preferred over text, the longest of each kind."""
+    blocks = entry.get("content") or []
+    best = ""
+    best_is_html = False
+    for block in blocks:
+        value = block.get("value") or ""
+        is_html = "html" in (block.get("type") or "")
+        if (is_html, len(value)) > (best_is_html, len(best)):
+            best, best_is_html = value, is_html
+    return best.strip()
+
+
+def _authors(entry: Any) -> list[str]:
+    names: list[str] = []
+    for a in entry.get("authors") or []:
+        name = _text(a.get("name")) or _text(a.get("email"))
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        for key in ("author", "dc_creator", "creator"):
+            name = _text(entry.get(key))
+            if name:
+                names.append(name)
+                break
+    return names
+
+
+def _categories(entry: Any) -> list[str]:
+    cats: list[str] = []
+    for tag in entry.get("tags") or []:
+        term = _text(tag.get("label")) or _text(tag.get("term"))
+        if term and term not in cats:
+            cats.append(term)
+    return cats
+
+
+def _enclosures(entry: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def add(url: Any, mime: Any = None, length: Any = None, medium: Any = None, source: str = "") -> None:
+        if not isinstance(url, str) or not url.strip() or url in seen:
+            return
+        seen.add(url)
+        item: dict[str, Any] = {"url": url.strip(), "source": source}
+        if mime:
+            item["type"] = str(mime)
+        if length and str(length).isdigit():
+            item["length"] = int(length)
+        if medium:
+            item["medium"] = str(medium)
+        out.append(item)
+
+    for link in entry.get("links") or []:
+        if link.get("rel") == "enclosure":
+            add(link.get("href"), link.get("type"), link.get("length"), None, "enclosure")
+    for media in entry.get("media_content") or []:
+        add(media.get("url"), media.get("type"), media.get("filesize"), media.get("medium"), "media_content")
+    for thumb in entry.get("media_thumbnail") or []:
+        add(thumb.get("url"), None, None, "image", "media_thumbnail")
+    return out
+
+
+def _lang(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip().split(",")[0].strip().lower().replace("_", "-") or None
+
+
+def _entry_lang(entry: Any) -> str | None:
+    for block in (entry.get("content") or []):
+        lang = _lang(block.get("language"))
+        if lang:
+            return lang
+    for key in ("summary_detail", "title_detail"):
+        lang = _lang((entry.get(key) or {}).get("language"))
+        if lang:
+            return lang
+    return None
