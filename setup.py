@@ -18,6 +18,7 @@ INSTALL_REQUIRES = [
     "trafilatura==2.3.1",
     "lxml-html-clean==0.4.3",  # trafilatura needs lxml.html.clean, now a separate project
     "PyYAML==6.0.3",
+    "py3langid==0.4.0",
 ]
 
 DEV_REQUIRES = [

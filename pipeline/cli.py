@@ -28,9 +28,17 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _DropImportNoise(logging.Filter):
+    """Beam's import warns about optional Google Cloud clients that wirenews never uses."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("apitools not found")
+
+
 def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Configure logging after Beam's import has installed its own root handler."""
+    """Configure logging before Beam is imported, so its import-time basicConfig is a no-op."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_DropImportNoise())
     handler.setFormatter(JsonLogFormatter() if fmt == "json" else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler], force=True)
@@ -78,7 +86,6 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipeline.runner import make_options, make_runner
     from pipeline.summary import render, summarize
 
-    setup_logging(args.log_level, args.log_format)
     cfg = _load_config(args.config)
     client = _connect(cfg)
     try:
@@ -110,7 +117,6 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from pipeline.search import build_query, format_results
 
-    setup_logging(args.log_level, args.log_format)
     cfg = _load_config(args.config)
     client = _connect(cfg)
     filters = dict(f.split("=", 1) for f in args.filter or [])
@@ -126,7 +132,6 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     from transforms.clean import Cleaner
 
-    setup_logging(args.log_level, args.log_format)
     result = Cleaner.from_dir().clean(_read_input(args.file), agency=args.source, domain=args.source)
     print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     return EXIT_OK
@@ -135,7 +140,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
 def cmd_tag(args: argparse.Namespace) -> int:
     from transforms.entities import Tagger
 
-    setup_logging(args.log_level, args.log_format)
     text = _read_input(args.file)
     title = args.title or ""
     result = Tagger.load(model=args.model).tag(title, text)
@@ -146,7 +150,6 @@ def cmd_tag(args: argparse.Namespace) -> int:
 def cmd_es(args: argparse.Namespace) -> int:
     from pipeline.local_es import LocalEs, LocalEsError
 
-    setup_logging(args.log_level, args.log_format)
     es = LocalEs.from_env(port=args.port, data_dir=args.data_dir)
     try:
         if args.action == "up":
@@ -168,7 +171,6 @@ def cmd_es(args: argparse.Namespace) -> int:
 def cmd_kibana(args: argparse.Namespace) -> int:
     from pipeline import kibana
 
-    setup_logging(args.log_level, args.log_format)
     if args.action == "export":
         sys.stdout.write(kibana.export_objects())
         return EXIT_OK
@@ -182,7 +184,6 @@ def cmd_kibana(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    setup_logging(args.log_level, args.log_format)
     cfg = _load_config(args.config)
     print(f"{cfg.path}: ok — {len(cfg.feeds)} feed(s), index {cfg.es.index} on {', '.join(cfg.es.hosts)}"
           f"{' (local node)' if cfg.es.local else ''}, auth {cfg.es.auth_kind}")
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    setup_logging(args.log_level, args.log_format)
     try:
         if args.command == "run":
             return cmd_run(args, rest)
