@@ -1,0 +1,45 @@
+"""Loading the labelled cleaning cases (tests/data/cleaning/*.yaml) shared by the tests and the benchmark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CASES_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "cleaning"
+
+
+@dataclass
+class Case:
+    id: str
+    source: str
+    input: str
+    expected: dict[str, Any]
+    agency: str | None = None
+    domain: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def load_cases(directory: str | Path | None = None) -> list[Case]:
+    """Every case of every YAML file; a case without input or expected text is an error."""
+    cases: list[Case] = []
+    for path in sorted(Path(directory or CASES_DIR).glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        source = str(data.get("source") or path.stem)
+        for raw in data.get("cases") or []:
+            if "input" not in raw or "text" not in (raw.get("expected") or {}):
+                raise ValueError(f"{path.name}: case {raw.get('id')!r} needs input and expected.text")
+            cases.append(
+                Case(
+                    id=str(raw["id"]),
+                    source=source,
+                    input=str(raw["input"]),
+                    expected=dict(raw["expected"]),
+                    agency=raw.get("agency"),
+                    domain=raw.get("domain"),
+                    tags=list(raw.get("tags") or []),
+                )
+            )
+    return cases
