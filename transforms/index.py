@@ -1,0 +1,235 @@
+"""Stage 6, index: Beam wrappers around the plain sink in ``transforms.es_sink``.
+
+Read like Beam's ``WriteToMongoDB``: ``WriteToElasticsearch.expand`` chains a
+DoFn that turns elements into ``IndexRequest``s (deterministic ``_id``) and a
+writer DoFn that buffers, flushes by count and bytes and at bundle end, and
+reports metrics. Clients are made in ``setup`` (they do not pickle) and nothing
+relies on ``teardown``.
+
+Input of ``WriteToElasticsearch``: a PCollection of ``Article`` (converted
+with ``to_document``), of ``IndexRequest``, or of ``(doc_id, document)``
+tuples. Output: a PCollection of dead-letter records (dicts: ``doc_id``,
+``feed``, ``error.{type,reason,status}``, ``@timestamp``, ``document``), which
+are also stored in the dead-letter index.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from pipeline.config import EsSettings
+from transforms.article import Article
+from transforms.document import document_id, to_document
+from transforms.es_sink import ElasticsearchSink, Encoded, IndexRequest, StoredLookup, WriteReport, encode
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "wirenews"
+
+
+def feed_namespace(feed: str) -> str:
+    return f"{NAMESPACE}.feed.{feed or 'unknown'}"
+
+
+def to_request(element: Any, pipeline_version: str, now: datetime | None = None) -> IndexRequest:
+    """An Article, IndexRequest or (id, doc) tuple as an IndexRequest."""
+    if isinstance(element, IndexRequest):
+        return element
+    if isinstance(element, Article):
+        return IndexRequest(document_id(element), to_document(element, pipeline_version=pipeline_version, now=now),
+                            element.feed_name)
+    if isinstance(element, tuple) and len(element) in (2, 3) and isinstance(element[1], dict):
+        feed = element[2] if len(element) == 3 else ""
+        return IndexRequest(str(element[0]), element[1], str(feed or ""))
+    raise TypeError(f"WriteToElasticsearch takes Article, IndexRequest or (id, doc), not {type(element).__name__}")
+
+
+class _ToRequestFn(beam.DoFn):
+    def __init__(self, pipeline_version: str) -> None:
+        self.pipeline_version = pipeline_version
+
+    def process(self, element: Any):
+        yield to_request(element, self.pipeline_version, datetime.now(timezone.utc))
+
+
+class _Counters:
+    """Beam metrics of the sink; per-feed counters live in ``wirenews.feed.<name>``."""
+
+    def __init__(self) -> None:
+        self.new = Metrics.counter(NAMESPACE, "articles_new")
+        self.updated = Metrics.counter(NAMESPACE, "articles_updated")
+        self.retried = Metrics.counter(NAMESPACE, "articles_retried")
+        self.dead = Metrics.counter(NAMESPACE, "articles_dead_lettered")
+        self.latency = Metrics.distribution(NAMESPACE, "bulk_latency_ms")
+
+    def record(self, report: WriteReport) -> None:
+        self.new.inc(len(report.created))
+        self.updated.inc(len(report.updated))
+        self.retried.inc(report.retried)
+        self.dead.inc(len(report.dead_letters))
+        for ms in report.bulk_latency_ms:
+            self.latency.update(ms)
+        for requests, name in ((report.created, "new"), (report.updated, "updated")):
+            per_feed: dict[str, int] = {}
+            for r in requests:
+                per_feed[r.feed] = per_feed.get(r.feed, 0) + 1
+            for feed, n in per_feed.items():
+                Metrics.counter(feed_namespace(feed), name).inc(n)
+        for rec in report.dead_letters:
+            Metrics.counter(feed_namespace(rec.get("feed") or ""), "dead_lettered").inc()
+
+
+class _WriteFn(beam.DoFn):
+    """Buffers encoded requests; flushes at the count or byte cap and at bundle end."""
+
+    def __init__(self, settings: EsSettings, sink_options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.sink_options = sink_options
+        self.sink: ElasticsearchSink | None = None
+        self.buffer: list[Encoded] = []
+        self.buffered_bytes = 0
+        self.origins: dict[str, tuple[Any, Any]] = {}
+
+    def setup(self) -> None:
+        from pipeline.es_client import make_client
+
+        self.sink = ElasticsearchSink(
+            make_client(self.settings), self.settings.index, deadletter_index=self.settings.deadletter_index,
+            max_docs=self.settings.bulk_max_docs, max_bytes=self.settings.bulk_max_bytes,
+            max_retries=self.settings.max_retries, **self.sink_options)
+        self.counters = _Counters()
+
+    def start_bundle(self) -> None:
+        self.buffer, self.buffered_bytes, self.origins = [], 0, {}
+
+    def process(self, request: IndexRequest, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        item = encode(request)
+        if self.buffer and (len(self.buffer) >= self.settings.bulk_max_docs
+                            or self.buffered_bytes + item.size > self.settings.bulk_max_bytes):
+            yield from self._flush()
+        self.buffer.append(item)
+        self.buffered_bytes += item.size
+        self.origins[request.id] = (timestamp, window)
+
+    def finish_bundle(self):
+        origins = self.origins
+        for record in self._flush():
+            ts, win = origins.get(record["doc_id"], (MIN_TIMESTAMP, GlobalWindow()))
+            yield WindowedValue(record, ts, [win])
+
+    def _flush(self):
+        if not self.buffer:
+            return
+        batch, self.buffer, self.buffered_bytes, self.origins = self.buffer, [], 0, {}
+        assert self.sink is not None
+        report = self.sink.write_batch(batch)
+        self.counters.record(report)
+        yield from report.dead_letters
+
+
+class WriteToElasticsearch(beam.PTransform):
+    """Index articles into ``settings.index`` (the alias); returns the dead-letter records.
+
+    ``sink_options`` go to ``ElasticsearchSink`` (``backoff_initial``, ``backoff_max``,
+    ``deadletter_path``); caps and retry limit come from ``settings``.
+    """
+
+    def __init__(self, settings: EsSettings, *, pipeline_version: str = "", **sink_options: Any) -> None:
+        super().__init__()
+        if not pipeline_version:
+            from pipeline import __version__
+
+            pipeline_version = __version__
+        self.settings = settings
+        self.pipeline_version = pipeline_version
+        self.sink_options = sink_options
+
+    def expand(self, pcoll):
+        return (pcoll
+                | "ToIndexRequest" >> beam.ParDo(_ToRequestFn(self.pipeline_version))
+                | "BulkWrite" >> beam.ParDo(_WriteFn(self.settings, self.sink_options)))
+
+
+class _SkipUnchangedFn(beam.DoFn):
+    """Buffers articles, looks their stored hashes up in one mget, passes on new and changed ones."""
+
+    def __init__(self, settings: EsSettings, batch_size: int, lookup_options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.batch_size = batch_size
+        self.lookup_options = lookup_options
+        self.buffer: list[tuple[Article, Any, Any]] = []
+
+    def setup(self) -> None:
+        from pipeline.es_client import make_client
+
+        self.lookup = StoredLookup(make_client(self.settings), self.settings.index,
+                                   max_retries=self.settings.max_retries, **self.lookup_options)
+        self.unchanged = Metrics.counter(NAMESPACE, "articles_unchanged")
+
+    def start_bundle(self) -> None:
+        self.buffer = []
+
+    def process(self, article: Article, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        self.buffer.append((article, timestamp, window))
+        if len(self.buffer) >= self.batch_size:
+            for art, _, _ in self._flush():
+                yield art
+
+    def finish_bundle(self):
+        for art, ts, win in self._flush():
+            yield WindowedValue(art, ts, [win])
+
+    def _flush(self):
+        if not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        stored = self.lookup.lookup(sorted({a.id for a, _, _ in batch}))
+        for (original, ts, win), art in zip(batch, select_changed([a for a, _, _ in batch], stored), strict=True):
+            if art is None:
+                self.unchanged.inc()
+                Metrics.counter(feed_namespace(original.feed_name), "unchanged").inc()
+            else:
+                yield art, ts, win
+
+
+def select_changed(articles: list[Article], stored: dict[str, dict[str, Any]]) -> list[Article | None]:
+    """Per article: None when unchanged, else the article to write (a changed one keeps its ``first_seen_at``).
+
+    An article seen twice in one batch with the same hash is written once.
+    """
+    out: list[Article | None] = []
+    seen: set[tuple[str, str]] = set()
+    for art in articles:
+        prior = stored.get(art.id)
+        if art.content_hash and ((prior and prior.get("content_hash") == art.content_hash)
+                                 or (art.id, art.content_hash) in seen):
+            out.append(None)
+            continue
+        seen.add((art.id, art.content_hash))
+        if prior and prior.get("first_seen_at") and prior["first_seen_at"] != art.first_seen_at:
+            art = replace(art, first_seen_at=prior["first_seen_at"])
+        out.append(art)
+    return out
+
+
+class SkipUnchanged(beam.PTransform):
+    """PCollection[Article] -> PCollection[Article]: drops articles whose stored content hash is the same."""
+
+    def __init__(self, es: EsSettings, *, batch_size: int = 500, **lookup_options: Any) -> None:
+        super().__init__()
+        self.es = es
+        self.batch_size = batch_size
+        self.lookup_options = lookup_options
+
+    def expand(self, pcoll):
+        return pcoll | "LookupStoredHashes" >> beam.ParDo(
+            _SkipUnchangedFn(self.es, self.batch_size, self.lookup_options))
