@@ -205,6 +205,8 @@ class _Decoder:
                 self._add(self._d.flush())
             except zlib.error as e:
                 raise FetchError("decode", f"bad {self._enc} data: {e}") from e
+            if not self._d.eof:
+                raise FetchError("decode", f"truncated {self._enc} data")
         return b"".join(self.parts)
 
 
@@ -291,7 +293,7 @@ class HttpClient:
                     if time.monotonic() > deadline:
                         raise FetchError("timeout", f"total timeout of {self.total_timeout}s passed while "
                                          "reading", url=url)
-                    chunk = resp.read(_CHUNK, decode_content=False)
+                    chunk = resp.read1(_CHUNK, decode_content=False)  # what one recv gives: a trickle cannot hide
                     if not chunk:
                         break
                     raw += len(chunk)
@@ -304,14 +306,15 @@ class HttpClient:
             except FetchError as e:
                 e.url = e.url or url
                 raise
-            except (ReadTimeoutError, ConnectTimeoutError, TimeoutError) as e:
-                raise FetchError("timeout", f"{url}: {_short(e)}", url=url) from e
+            # Order matters: urllib3's NewConnectionError is also a ConnectTimeoutError.
             except NameResolutionError as e:
                 raise FetchError("dns", f"{url}: cannot resolve {host}", url=url) from e
-            except SSLError as e:
-                raise FetchError("tls", f"{url}: {_short(e)}", url=url) from e
             except NewConnectionError as e:
                 raise FetchError("connect", f"{url}: {_short(e)}", url=url) from e
+            except (ReadTimeoutError, ConnectTimeoutError, TimeoutError) as e:
+                raise FetchError("timeout", f"{url}: {_short(e)}", url=url) from e
+            except SSLError as e:
+                raise FetchError("tls", f"{url}: {_short(e)}", url=url) from e
             except LocationParseError as e:
                 raise FetchError("bad_url", f"{url}: {_short(e)}", url=url) from e
             except (ProtocolError, DecodeError) as e:
