@@ -76,7 +76,7 @@ def quality(cleaner: Cleaner) -> dict[str, float]:
     exact = dateline_ok = agency_ok = agency_n = 0
     for case in cases:
         source = "\n\n".join(to_paragraphs(case.input))
-        result = cleaner.clean(case.input, agency=case.agency, domain=case.domain)
+        result = cleaner.clean(case.input, agency=case.agency, domain=case.domain, title=case.title)
         expected_text = case.expected["text"].strip()
         want = _removed_positions(source, expected_text)
         got = _removed_positions(source, result.text)

@@ -136,3 +136,13 @@ def test_dofn_is_thin(cleaner: Cleaner) -> None:
     fn.setup()
     (out,) = list(fn.process(_article(content_html="<p>Leaders met. Enditem</p>")))
     assert out.text == "Leaders met."
+
+
+def test_clean_article_drops_repeated_headline(cleaner: Cleaner) -> None:
+    art = _article(title="Xi meets Putin", summary_html="<p>Xi meets Putin</p><p>Leaders met in Beijing.</p>")
+    out = clean_article(art, cleaner)
+    assert out.text == "Leaders met in Beijing."
+    assert out.cleaning["rules"] == ["headline"]
+    # A body that merely starts with the headline's words keeps them.
+    art = _article(title="Xi meets Putin", summary_html="<p>Xi meets Putin in Beijing.</p>")
+    assert clean_article(art, cleaner).text == "Xi meets Putin in Beijing."

@@ -25,7 +25,7 @@ def test_the_labelled_set_is_broad() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case(cleaner: Cleaner, case) -> None:
-    result = cleaner.clean(case.input, agency=case.agency, domain=case.domain)
+    result = cleaner.clean(case.input, agency=case.agency, domain=case.domain, title=case.title)
     expected = case.expected
     assert result.text == expected["text"].strip()
     assert result.dateline == expected.get("dateline")

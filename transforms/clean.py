@@ -33,7 +33,7 @@ import apache_beam as beam
 
 from transforms.article import Article
 from transforms.clean_rules import DatelineRule, Pack, Rule, load_packs
-from transforms.html_text import to_paragraphs
+from transforms.html_text import normalise_text, to_paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ DEFAULT_SHARE_FLOOR = 80
 # Characters after which a sentence (and so a removable trailer) may start.
 _SENTENCE_END = frozenset(".!?\"'\u201d\u2019)]:;\u2026>|*")
 _HEAD_TAIL_CHARS = 400
+HEADLINE_RULE = "headline"  # not a pack rule: the body's first paragraph repeating the title
 
 
 @dataclass
@@ -168,6 +169,17 @@ class _Run:
             self.paras.pop(0)
         return m
 
+    def try_headline(self, heading: str) -> bool:
+        """A first paragraph that only repeats the headline (NITF and some portals print it once or twice)."""
+        if not self.paras:
+            return False
+        para = self.paras[0]
+        if para.casefold() not in (heading.casefold(), f"{heading} {heading}".casefold()):
+            return False
+        self.removed.append(Removal(HEADLINE_RULE, para))
+        self.paras.pop(0)
+        return True
+
     def try_lines(self, rule: Rule, share: float | None) -> bool:
         fired = False
         kept = []
@@ -225,13 +237,15 @@ class Cleaner:
                     chosen.append(p)
         return chosen
 
-    def clean(self, raw: str, *, agency: str | None = None, domain: str | None = None) -> CleanResult:
-        """Clean one article body (HTML or plain text)."""
+    def clean(
+        self, raw: str, *, agency: str | None = None, domain: str | None = None, title: str | None = None
+    ) -> CleanResult:
+        """Clean one article body (HTML or plain text); `title`, when given, is dropped where the body repeats it."""
         paragraphs = to_paragraphs(raw or "")
         chosen = self.select_packs(paragraphs, agency, domain)
         run = _Run(paragraphs, self.max_share, self.share_floor)
         active = chosen + self.generic
-        dateline, dateline_pack = self._top(run, active, chosen)
+        dateline, dateline_pack = self._top(run, active, chosen, title)
         for pack in active:
             for rule in pack.rules:
                 if rule.where == "line":
@@ -252,21 +266,23 @@ class Cleaner:
         )
 
     def _top(
-        self, run: _Run, active: list[Pack], chosen: list[Pack]
+        self, run: _Run, active: list[Pack], chosen: list[Pack], title: str | None = None
     ) -> tuple[dict[str, str | None] | None, Pack | None]:
-        """Start rules and the dateline, repeated while something fires at the top."""
+        """Start rules, the repeated headline and the dateline, again while something fires at the top."""
         dateline: dict[str, str | None] | None = None
         found: Pack | None = None
-        dateline_order = chosen + [p for p in self.packs if p not in chosen]
+        heading = normalise_text(title) if title else ""
         for _ in range(6):
-            fired = False
+            fired = bool(heading) and run.try_headline(heading)
             for pack in active:
                 for rule in pack.rules:
                     if rule.where == "start" and run.try_start(rule, _share(rule, pack)):
                         fired = True
             if dateline is None:
-                for pack in dateline_order:
+                for pack in chosen + [p for p in self.packs if p not in chosen]:
                     for drule in pack.datelines:
+                        if drule.selected_only and pack not in chosen:
+                            continue
                         m = run.try_start(drule, pack.max_share)
                         if m:
                             groups = m.groupdict()
@@ -322,14 +338,14 @@ def content_hash(title: str, text: str) -> str:
 def clean_article(article: Article, cleaner: Cleaner) -> Article:
     """A copy of the article with text, dateline, agency, authors, cleaning audit and content hash filled."""
     raw = article.content_html or article.summary_html
-    result = cleaner.clean(raw, agency=article.agency, domain=article.source_domain or None)
+    result = cleaner.clean(raw, agency=article.agency, domain=article.source_domain or None, title=article.title)
     return replace(
         article,
         text=result.text,
         dateline=result.dateline,
         agency=article.agency or result.agency,
         authors=list(article.authors) if article.authors else list(result.authors),
-        cleaning={"rules": sorted({r.rule for r in result.removed}), "removed_chars": result.removed_chars},
+        cleaning={"rules": list(dict.fromkeys(r.rule for r in result.removed)), "removed_chars": result.removed_chars},
         content_hash=content_hash(article.title, result.text),
     )
 

@@ -19,6 +19,7 @@ class Case:
     expected: dict[str, Any]
     agency: str | None = None
     domain: str | None = None
+    title: str | None = None
     tags: list[str] = field(default_factory=list)
 
 
@@ -39,6 +40,7 @@ def load_cases(directory: str | Path | None = None) -> list[Case]:
                     expected=dict(raw["expected"]),
                     agency=raw.get("agency"),
                     domain=raw.get("domain"),
+                    title=raw.get("title"),
                     tags=list(raw.get("tags") or []),
                 )
             )

@@ -52,6 +52,7 @@ class DatelineRule:
     pattern: str
     regex: re.Pattern[str]
     examples: list[dict[str, Any]] = field(default_factory=list)
+    selected_only: bool = False  # tried only when the pack was chosen (agency, domain or detection)
 
 
 @dataclass
@@ -155,7 +156,9 @@ def _parse_pack(data: dict[str, Any], macros: dict[str, str], path: Path) -> Pac
         if "location" not in regex.groupindex:
             raise RuleError(f"{name}: a dateline pattern needs a (?P<location>...) group")
         examples = list(raw.get("examples") or [])
-        datelines.append(DatelineRule(name=name, pattern=pattern, regex=regex, examples=examples))
+        datelines.append(
+            DatelineRule(name, pattern, regex, examples, selected_only=bool(raw.get("selected_only", False)))
+        )
     detect = [re.compile(expand_macros(p, macros, pack_id)) for p in data.get("detect") or []]
     agency = data.get("agency")
     return Pack(
