@@ -19,6 +19,7 @@ INSTALL_REQUIRES = [
     "lxml-html-clean==0.4.3",  # trafilatura needs lxml.html.clean, now a separate project
     "PyYAML==6.0.3",
     "py3langid==0.4.0",
+    "w3lib==2.5.0",
 ]
 
 DEV_REQUIRES = [

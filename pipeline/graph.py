@@ -10,7 +10,7 @@ from pipeline.config import Config
 
 
 def build_batch(p: beam.Pipeline, cfg: Config) -> PCollection:
-    """Feeds -> articles -> clean -> skip unchanged -> entities -> documents -> Elasticsearch.
+    """Feeds -> articles -> clean -> skip unchanged -> entities -> Elasticsearch documents.
 
     Returns the dead-letter records of the sink.
     """
@@ -21,7 +21,6 @@ def build_batch(p: beam.Pipeline, cfg: Config) -> PCollection:
 def index_feeds(feeds: PCollection, cfg: Config) -> PCollection:
     """Everything after the feed list; shared by batch and streaming runs."""
     from transforms.clean import CleanArticles
-    from transforms.document import to_document
     from transforms.entities import TagEntities
     from transforms.index import SkipUnchanged, WriteToElasticsearch
     from transforms.read_feeds import ReadFeeds
@@ -30,5 +29,4 @@ def index_feeds(feeds: PCollection, cfg: Config) -> PCollection:
     cleaned = articles | "Clean" >> beam.ParDo(CleanArticles())
     changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es)
     tagged = changed | "Entities" >> beam.ParDo(TagEntities())
-    docs = tagged | "Document" >> beam.Map(to_document, pipeline_version=__version__)
-    return docs | "Index" >> WriteToElasticsearch(cfg.es)
+    return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)

@@ -40,7 +40,7 @@ def es_settings(es_url: str) -> Iterator[EsSettings]:
     client = make_client(settings)
     try:
         client.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
-        client.indices.delete_index_template(name=f"{alias}*", ignore=[404])
+        client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}*")
     except Exception:  # noqa: BLE001 - cleanup must not mask the test's own result
         pass
     finally:

@@ -16,6 +16,11 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+CONTENT_TYPES = {
+    ".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
+    ".rdf": "application/rdf+xml", ".json": "application/feed+json", ".html": "text/html; charset=utf-8",
+}
+
 
 @dataclass
 class Route:
@@ -92,9 +97,7 @@ class LoopbackServer:
         if req.headers.get("If-None-Match") == etag:
             self._send(req, 304, b"", {"ETag": etag, "Last-Modified": last_modified})
             return
-        ctype = {".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
-                 ".json": "application/feed+json", ".html": "text/html; charset=utf-8"}.get(
-            target.suffix, "application/octet-stream")
+        ctype = CONTENT_TYPES.get(target.suffix, "application/octet-stream")
         self._send(req, 200, body, {"Content-Type": ctype, "ETag": etag, "Last-Modified": last_modified})
 
     @staticmethod
