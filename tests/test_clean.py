@@ -10,8 +10,8 @@ from transforms.article import Article
 from transforms.clean import CleanArticles, Cleaner, clean_article, content_hash
 from transforms.clean_rules import RuleError, load_packs
 
-SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "xi-putin-china-org-cn.txt"
-SEED = Path("/work/shared/seed/xi-putin-china-org-cn.txt") if not SEED.exists() else SEED
+# The seed lives in the shared folder beside the repository, not in it.
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "xi-putin-china-org-cn.txt"
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +146,28 @@ def test_clean_article_drops_repeated_headline(cleaner: Cleaner) -> None:
     # A body that merely starts with the headline's words keeps them.
     art = _article(title="Xi meets Putin", summary_html="<p>Xi meets Putin in Beijing.</p>")
     assert clean_article(art, cleaner).text == "Xi meets Putin in Beijing."
+
+
+def test_dofn_in_a_pipeline() -> None:
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    articles = [
+        _article(id="1", content_html="<p>SEOUL, Jan. 5 (Yonhap) -- Exports rose.</p><p>(END)</p>"),
+        _article(id="2", summary_html="<p>Markets fell. Enditem</p>", agency="xinhua"),
+    ]
+    with TestPipeline() as p:
+        out = (
+            p
+            | beam.Create(articles)
+            | beam.ParDo(CleanArticles())
+            | beam.Map(lambda a: (a.id, a.text, a.agency, a.cleaning["rules"]))
+        )
+        assert_that(
+            out,
+            equal_to([
+                ("1", "Exports rose.", "yonhap", ["yonhap.dateline", "yonhap.end-mark"]),
+                ("2", "Markets fell.", "xinhua", ["xinhua.enditem"]),
+            ]),
+        )

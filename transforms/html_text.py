@@ -25,11 +25,13 @@ BLOCK_TAGS = frozenset(
 # Elements whose content is never article text.
 DROP_TAGS = frozenset("script style noscript template iframe object embed svg head button select".split())
 
-_TAG_RE = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9:-]*|/[a-zA-Z]|!--)")
+_TAG_RE = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9:-]*(?=[\s/>])|/[a-zA-Z][a-zA-Z0-9:-]*\s*>|!--)")
 _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
 # C0/C1 controls used by ANPA 1312 / IPTC 7901 transmissions (SOH, STX, ETX, EOT,
 # SYN, field separators, DEL...). Newline and tab are handled separately.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_C0_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C1 controls are kept until ftfy has had them: they are often part of mojibake it can undo.
+_C1_RE = re.compile(r"[\x80-\x9f]")
 # Characters that are spaces in disguise, and invisible ones that only break matching.
 _SPACE_RE = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
@@ -121,8 +123,9 @@ def normalise_text(text: str) -> str:
     """One paragraph (or line): repair, unescape, NFC, controls out, spaces collapsed."""
     if "&" in text and _ENTITY_RE.search(text):
         text = html.unescape(text)  # entities left escaped once more (double-encoded feeds)
+    text = _C0_RE.sub(" ", text)
     text = ftfy.fix_text(text, config=_FTFY)
-    text = _CONTROL_RE.sub(" ", text)
+    text = _C1_RE.sub(" ", text)
     text = _INVISIBLE_RE.sub("", text)
     text = _SPACE_RE.sub(" ", text)
     text = _LINE_SEP_RE.sub(" ", text).replace("\n", " ")
