@@ -7,6 +7,7 @@ and a possessive, so "U.N.", "UN" and "the UN's" all find "United Nations".
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -28,8 +29,12 @@ _POSSESSIVE = re.compile(r"'s?$")
 _SPACES = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def alias_key(text: str) -> str:
-    """The form two spellings share when they name the same thing: 'The U.N.’s' -> 'un'."""
+    """The form two spellings share when they name the same thing: 'The U.N.’s' -> 'un'.
+
+    Cached: a news stream repeats the same few thousand names all day.
+    """
     key = text.translate(_QUOTES).casefold().strip()
     key = _LEADING_THE.sub("", key)
     key = _POSSESSIVE.sub("", key)

@@ -125,17 +125,23 @@ def _spans(doc: Doc) -> Iterator[tuple[str, str, int]]:
     The small model sometimes cuts a name in two ("Prince Abdulaziz" + "bin Salman");
     two entities of one label separated only by a space are one name.
     """
-    current: list[Any] | None = None
+    # doc.text rebuilds the string from every token: read token boundaries instead.
+    current: list[Any] | None = None  # [text, label, start_char, end_token]
     for ent in doc.ents:
         if ent.label_ not in KEPT_TYPES:
             continue
-        if current is not None and current[1] == ent.label_ and doc.text[current[3] : ent.start_char] == " ":
-            current[0] = doc.text[current[2] : ent.end_char]
-            current[3] = ent.end_char
+        if (
+            current is not None
+            and current[1] == ent.label_
+            and current[3] == ent.start
+            and doc[ent.start - 1].whitespace_ == " "
+        ):
+            current[0] = f"{current[0]} {ent.text}"
+            current[3] = ent.end
             continue
         if current is not None:
             yield current[0], current[1], current[2]
-        current = [ent.text, ent.label_, ent.start_char, ent.end_char]
+        current = [ent.text, ent.label_, ent.start_char, ent.end]
     if current is not None:
         yield current[0], current[1], current[2]
 
@@ -300,7 +306,7 @@ def build_result(
         mentions += mentions_from_doc(title_doc, True, aliases)
     if body_doc is not None:
         mentions += mentions_from_doc(body_doc, False, aliases)
-    body_length = len(body_doc.text) if body_doc is not None else 0
+    body_length = body_doc[-1].idx + len(body_doc[-1].text_with_ws) if body_doc is not None and len(body_doc) else 0
     entities = resolve_entities(mentions, aliases, body_length)
     return EntityResult(language, STATUS_TAGGED, entities, facets_of(entities))
 

@@ -12,7 +12,7 @@ import functools
 import re
 
 # The start of an article decides its language; more only costs time.
-SAMPLE_CHARS = 2000
+SAMPLE_CHARS = 1000
 # Below this many letters the guess is noise: fall back to the feed's hint.
 MIN_LETTERS = 12
 # Under this confidence the guess is not trusted either.
