@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from transforms.entities import (
     resolve_entities,
     trim_mention,
 )
-from transforms.nlp_model import SHA256_ENV, ModelIntegrityError
+from transforms.nlp_model import SHA256_ENV, ModelIntegrityError, _needed_by_ner, resolve_model_path
 
 SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "xi-putin-china-org-cn.txt"
 NUMERIC_TYPES = {"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"}
@@ -180,6 +181,37 @@ def test_hash_mismatch_is_a_clear_error(monkeypatch):
     message = str(error.value)
     assert "ner/model" in message and "0" * 64 in message
     assert "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e" in message
+
+
+def test_tampered_model_file_is_refused(tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(resolve_model_path("en_core_web_sm"), copy)
+    with (copy / "ner" / "model").open("r+b") as handle:
+        handle.seek(1000)
+        byte = handle.read(1)
+        handle.seek(1000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelIntegrityError, match="failed its integrity check"):
+        load_nlp(str(copy))
+
+
+def test_unpinned_model_needs_a_hash(tmp_path, monkeypatch):
+    copy = tmp_path / "model"
+    shutil.copytree(resolve_model_path("en_core_web_sm"), copy)
+    meta = (copy / "meta.json").read_text(encoding="utf-8").replace('"version":"3.8.0"', '"version":"9.9.9"')
+    (copy / "meta.json").write_text(meta, encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="no pinned sha256"):
+        load_nlp(str(copy))
+    monkeypatch.setenv(SHA256_ENV, "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e")
+    assert load_nlp(str(copy)).pipe_names == ["ner"]
+
+
+def test_ner_listening_to_a_shared_tok2vec_keeps_it():
+    def config(tok2vec):
+        return {"components": {"ner": {"model": {"tok2vec": tok2vec}}}}
+
+    assert _needed_by_ner(config({"@architectures": "spacy.Tok2Vec.v2"})) == {"ner"}
+    assert _needed_by_ner(config({"@architectures": "spacy.Tok2VecListener.v1", "upstream": "*"})) == {"ner", "tok2vec"}
 
 
 def test_unknown_model_is_a_clear_error():

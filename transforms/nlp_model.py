@@ -117,6 +117,15 @@ def verify_model(path: Path, expected: str | None = None) -> str:
     return actual
 
 
+def _needed_by_ner(config) -> set[str]:
+    """``ner`` plus the shared tok2vec it listens to, in models where it has no embedding of its own."""
+    tok2vec = config["components"]["ner"].get("model", {}).get("tok2vec", {})
+    if "Listener" in str(tok2vec.get("@architectures", "")):
+        upstream = str(tok2vec.get("upstream", "*"))
+        return {"ner", "tok2vec" if upstream == "*" else upstream}
+    return {"ner"}
+
+
 def load_nlp(model: str = DEFAULT_MODEL, verify: bool = True) -> spacy.Language:
     """Load ``model`` with only its ``ner`` component, after checking its hash."""
     import spacy
@@ -125,9 +134,10 @@ def load_nlp(model: str = DEFAULT_MODEL, verify: bool = True) -> spacy.Language:
     path = resolve_model_path(model)
     if verify:
         verify_model(path)
-    pipeline = list(load_config(path / "config.cfg")["nlp"]["pipeline"])
+    config = load_config(path / "config.cfg")
+    pipeline = list(config["nlp"]["pipeline"])
     if "ner" not in pipeline:
         raise OSError(f"spaCy model {model!r} at {path} has no 'ner' component")
-    nlp = spacy.load(path, exclude=[name for name in pipeline if name != "ner"])
+    nlp = spacy.load(path, exclude=[name for name in pipeline if name not in _needed_by_ner(config)])
     log.info("loaded spaCy model %s from %s with components %s", model, path, nlp.pipe_names)
     return nlp
