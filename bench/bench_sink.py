@@ -1,0 +1,121 @@
+"""Sink throughput against the client's own ``helpers.parallel_bulk``, same documents, same node.
+
+    PYTHONPATH=. python bench/bench_sink.py [--docs 20000] [--rounds 3] [--es http://127.0.0.1:9200]
+
+Each round writes the same documents into two fresh aliases (bootstrapped with
+the real template), once with ``ElasticsearchSink`` and once with
+``parallel_bulk`` (its defaults: 4 threads, 500 per chunk), alternating which
+goes first. Prints documents/s of both, the best round of each, and the ratio.
+The target is a ratio of at least 0.9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+
+from elasticsearch import helpers
+
+from pipeline.bootstrap import bootstrap
+from pipeline.config import EsSettings
+from pipeline.es_client import make_client
+from transforms.article import Article
+from transforms.document import to_document
+from transforms.es_sink import ElasticsearchSink, IndexRequest
+
+WORDS = ("government minister said talks would continue on Monday after officials from both sides met in the "
+         "capital to discuss trade security and climate cooperation amid rising tensions over energy prices").split()
+
+
+def make_requests(n: int, seed: int = 1) -> list[IndexRequest]:
+    rng = random.Random(seed)
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    out = []
+    for i in range(n):
+        body = "\n\n".join(" ".join(rng.choices(WORDS, k=rng.randint(40, 90))) for _ in range(rng.randint(3, 8)))
+        people = rng.sample(["Li Wei", "Ana Silva", "John Smith", "Olaf Berg", "Amina Diallo", "Kenji Sato"], 2)
+        art = Article(
+            id=f"bench-{i:07d}", guid=f"urn:bench:{i}", url=f"https://news.example/{i}",
+            canonical_url=f"https://news.example/{i}", title=" ".join(rng.choices(WORDS, k=9)).capitalize(),
+            summary_html="<p>" + " ".join(rng.choices(WORDS, k=30)) + "</p>",
+            published_at=f"2026-02-{1 + i % 28:02d}T{i % 24:02d}:00:00Z", date_source="published",
+            feed_name=f"feed-{i % 7}", source_name="Bench Wire", source_domain="news.example",
+            agency=rng.choice(["xinhua", "reuters", "ap", "yonhap"]), language="en", text=body,
+            content_hash=f"{i:032x}", entities={"person": people, "details": [
+                {"name": p, "type": "PERSON", "mentions": 2, "first_offset": 10, "in_title": False,
+                 "salience": 0.5} for p in people]}, entities_status="tagged",
+            cleaning={"rules": ["generic.share"], "removed_chars": 12})
+        out.append(IndexRequest(art.id, to_document(art, pipeline_version="bench", now=now), art.feed_name))
+    return out
+
+
+def fresh(client, alias: str) -> None:
+    client.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
+    bootstrap(client, alias)
+
+
+def run_sink(settings: EsSettings, alias: str, reqs: list[IndexRequest]) -> float:
+    client = make_client(settings)
+    fresh(client, alias)
+    sink = ElasticsearchSink(client, alias, max_docs=settings.bulk_max_docs, max_bytes=settings.bulk_max_bytes)
+    start = time.perf_counter()
+    report = sink.write(reqs)
+    elapsed = time.perf_counter() - start
+    assert len(report.created) == len(reqs) and not report.dead_letters, "the sink did not write everything"
+    client.close()
+    return len(reqs) / elapsed
+
+
+def run_parallel_bulk(settings: EsSettings, alias: str, reqs: list[IndexRequest]) -> float:
+    client = make_client(settings)
+    fresh(client, alias)
+    actions = ({"_index": alias, "_id": r.id, "_source": r.doc} for r in reqs)
+    start = time.perf_counter()
+    results = collections.Counter(ok for ok, _ in helpers.parallel_bulk(client, actions))
+    elapsed = time.perf_counter() - start
+    assert results[True] == len(reqs), "parallel_bulk did not write everything"
+    client.close()
+    return len(reqs) / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--es", default="http://127.0.0.1:9200")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, force=True)
+    settings = EsSettings(hosts=[args.es], index="wirenews-bench", local=False)
+    reqs = make_requests(args.docs)
+    size = sum(len(str(r.doc)) for r in reqs) / len(reqs)
+    print(f"{len(reqs)} documents of about {size / 1024:.1f} KiB, {args.rounds} rounds, node {args.es}")
+    sink_rates, pb_rates = [], []
+    for rnd in range(args.rounds):
+        order = [("sink", run_sink), ("parallel_bulk", run_parallel_bulk)]
+        if rnd % 2:
+            order.reverse()
+        for name, fn in order:
+            rate = fn(settings, f"wirenews-bench-{name.replace('_', '')}", reqs)
+            (sink_rates if name == "sink" else pb_rates).append(rate)
+            print(f"  round {rnd + 1}: {name:<14} {rate:9.0f} docs/s")
+    client = make_client(settings)
+    client.indices.delete(index="wirenews-bench-*", ignore_unavailable=True, allow_no_indices=True)
+    for alias in ("wirenews-bench-sink", "wirenews-bench-parallelbulk"):
+        client.indices.delete_index_template(name=alias)
+    client.close()
+    best_sink, best_pb = max(sink_rates), max(pb_rates)
+    print(f"sink:          best {best_sink:9.0f} docs/s, median {statistics.median(sink_rates):9.0f}")
+    print(f"parallel_bulk: best {best_pb:9.0f} docs/s, median {statistics.median(pb_rates):9.0f}")
+    ratio = best_sink / best_pb
+    print(f"ratio sink / parallel_bulk: {ratio:.2f} (target >= 0.90)")
+    return 0 if ratio >= 0.9 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
