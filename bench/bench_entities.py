@@ -89,7 +89,8 @@ def generate_articles(count: int, seed: int = 7, sentences: int = 14) -> list[tu
         }
 
         title = _fill(rng, rng.choice(TITLES), slots)
-        body = " ".join(_fill(rng, rng.choice(SENTENCES), slots) for _ in range(sentences))
+        lines = [_fill(rng, rng.choice(SENTENCES), slots) for _ in range(sentences)]
+        body = "\n\n".join(" ".join(lines[i : i + 2]) for i in range(0, len(lines), 2))  # two-sentence paragraphs
         articles.append((title, body))
     return articles
 

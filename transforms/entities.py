@@ -40,6 +40,7 @@ __all__ = [
     "load_nlp",
     "mentions_from_doc",
     "resolve_entities",
+    "salience",
     "score_facets",
     "trim_mention",
 ]
@@ -88,6 +89,9 @@ class Mention:
 
 @dataclass
 class EntityResult:
+    """One article's tagging. Each entity: name, type, mentions (title and body), first_offset (characters
+    into the body; None when only the title names it), in_title, salience (0..1)."""
+
     language: str | None
     status: str  # "tagged" | "skipped: ..."
     entities: list[dict[str, Any]] = field(default_factory=list)
@@ -191,9 +195,40 @@ def _resolve_short_forms(forms: set[str], known: set[str]) -> dict[str, str]:
     return resolved
 
 
-def _display_name(surfaces: Counter[str], order: dict[str, int]) -> str:
-    """The spelling to index: mixed case over headline capitals, then the most frequent, then the first."""
-    return max(surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, surfaces[s], -order[s]))
+@dataclass
+class _Group:
+    """The mentions gathered under one canonical name."""
+
+    types: Counter[str] = field(default_factory=Counter)
+    forced: str | None = None
+    surfaces: Counter[str] = field(default_factory=Counter)
+    order: dict[str, int] = field(default_factory=dict)
+    mentions: int = 0
+    first_offset: int | None = None
+    in_title: bool = False
+
+    def add(self, mention: Mention, index: int, type_: str, alias_type: str | None, canonical_spelling: bool) -> None:
+        self.mentions += 1
+        # Headlines mislead the model more than running text: their votes count half.
+        self.types[type_] += 0.5 if mention.in_title else 1.0
+        self.forced = alias_type or self.forced
+        if canonical_spelling:
+            self.surfaces[mention.text] += 1
+            self.order.setdefault(mention.text, index)
+        if mention.in_title:
+            self.in_title = True
+        elif self.first_offset is None or mention.offset < self.first_offset:
+            self.first_offset = mention.offset
+
+    def type(self) -> str:
+        """The alias table's type, else the vote (a tie goes to PERSON, the type the model most often misses)."""
+        return self.forced or max(self.types, key=lambda t: (self.types[t], t == "PERSON"))
+
+    def display_name(self) -> str | None:
+        """The spelling to index: mixed case over headline capitals, then the most frequent, then the first."""
+        if not self.surfaces:
+            return None
+        return max(self.surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, self.surfaces[s], -self.order[s]))
 
 
 def resolve_entities(mentions: list[Mention], aliases: AliasTable, body_length: int) -> list[dict[str, Any]]:
@@ -230,7 +265,7 @@ def resolve_entities(mentions: list[Mention], aliases: AliasTable, body_length: 
             person_surnames.setdefault(parts[-1], set()).add(resolution.get(("PERSON", form), form))
 
     # 3. Gather per canonical key.
-    groups: dict[str, dict[str, Any]] = {}
+    groups: dict[str, _Group] = {}
     for index, (mention, key, alias_type) in enumerate(keyed):
         type_ = alias_type or mention.type
         canonical = resolution.get((type_, key), key)
@@ -238,52 +273,32 @@ def resolve_entities(mentions: list[Mention], aliases: AliasTable, body_length: 
             owners = person_surnames.get(key, set())
             if len(owners) == 1:
                 canonical, type_ = next(iter(owners)), "PERSON"
-        group = groups.setdefault(
-            canonical,
-            {
-                "types": Counter(),
-                "forced": None,
-                "surfaces": Counter(),
-                "order": {},
-                "mentions": 0,
-                "first_offset": None,
-                "in_title": False,
-                "first_seen": index,
-            },
+        groups.setdefault(canonical, _Group()).add(
+            mention, index, type_, alias_type, alias_key(mention.text) == canonical
         )
-        group["mentions"] += 1
-        # Headlines mislead the model more than running text: their votes count half.
-        group["types"][type_] += 0.5 if mention.in_title else 1.0
-        if alias_type is not None:
-            group["forced"] = alias_type
-        if alias_key(mention.text) == canonical:
-            group["surfaces"][mention.text] += 1
-            group["order"].setdefault(mention.text, index)
-        if mention.in_title:
-            group["in_title"] = True
-        elif group["first_offset"] is None or mention.offset < group["first_offset"]:
-            group["first_offset"] = mention.offset
 
     # 4. Score.
-    most = max(group["mentions"] for group in groups.values())
-    entities = []
-    for key, group in groups.items():
-        name = alias_names.get(key) or (_display_name(group["surfaces"], group["order"]) if group["surfaces"] else key)
-        type_ = group["forced"] or max(group["types"], key=lambda t: (group["types"][t], t == "PERSON"))
-        position = 1.0 if group["first_offset"] is None else 1.0 - group["first_offset"] / max(body_length, 1)
-        salience = W_MENTIONS * group["mentions"] / most + W_TITLE * group["in_title"] + W_POSITION * position
-        entities.append(
-            {
-                "name": name,
-                "type": type_,
-                "mentions": group["mentions"],
-                "first_offset": group["first_offset"],
-                "in_title": group["in_title"],
-                "salience": round(salience, 4),
-            }
-        )
+    most = max(group.mentions for group in groups.values())
+    entities = [
+        {
+            "name": alias_names.get(key) or group.display_name() or key,
+            "type": group.type(),
+            "mentions": group.mentions,
+            "first_offset": group.first_offset,
+            "in_title": group.in_title,
+            "salience": salience(group.mentions, most, group.in_title, group.first_offset, body_length),
+        }
+        for key, group in groups.items()
+    ]
     entities.sort(key=lambda e: (-e["salience"], e["first_offset"] if e["first_offset"] is not None else -1, e["name"]))
     return entities
+
+
+def salience(mentions: int, most: int, in_title: bool, first_offset: int | None, body_length: int) -> float:
+    """0..1: share of the article's most frequent entity's mentions, headline presence, how early in the body."""
+    position = 1.0 if first_offset is None else 1.0 - first_offset / max(body_length, 1)
+    score = W_MENTIONS * mentions / max(most, 1) + W_TITLE * in_title + W_POSITION * max(position, 0.0)
+    return round(score, 4)
 
 
 def facets_of(entities: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
