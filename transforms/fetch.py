@@ -150,7 +150,6 @@ def fetch_files(feed: FeedSpec, state: FeedState, max_bytes: int) -> list[FetchR
         digest = body_hash(body)
         unchanged = state.file_hashes.get(path) == digest
         headers = {"content-type": _FILE_TYPES.get(Path(path).suffix.lower(), "application/xml"),
-                   "content-location": Path(path).resolve().as_uri(),
                    "last-modified": formatdate(os.path.getmtime(path), usegmt=True)}
         results.append(FetchResult(feed=feed, status="unchanged" if unchanged else "fetched", url=path,
                                    body=b"" if unchanged else body, headers=headers, body_hash=digest,

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import html
+import json
 import logging
+import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
+from feedparser import FeedParserDict
 
 from transforms.article import Article, FeedSpec
 from transforms.urls import canonical_url, host_of
@@ -48,6 +55,7 @@ def article_id(guid: str, canonical: str, feed_name: str) -> str:
 
 def feedparser_headers(headers: dict[str, str], fetched_url: str) -> dict[str, str]:
     """Headers as feedparser reads them: lower-case names, and ``content-location`` made absolute."""
+    fetched_url = _as_url(fetched_url)
     out = {k.lower(): v for k, v in headers.items()}
     out.pop("content-encoding", None)  # the body we pass is already decoded
     loc = out.get("content-location")
@@ -56,13 +64,55 @@ def feedparser_headers(headers: dict[str, str], fetched_url: str) -> dict[str, s
 
 
 def run_feedparser(body: bytes, headers: dict[str, str], fetched_url: str) -> Any:
-    return feedparser.parse(body, response_headers=feedparser_headers(headers, fetched_url))
+    """feedparser on our bytes; relative links resolve against the document's base URI.
+
+    The base is the Content-Location header, else the feed's own absolute ``rel="self"`` URL, else the
+    URL we fetched. The self URL matters for replays, archives and mirrors: a file or a copy served
+    elsewhere still resolves ``/news/1`` to the publisher's site, not to the copy's host.
+    """
+    fp_headers = feedparser_headers(headers, fetched_url)
+    d = feedparser.parse(body, response_headers=fp_headers)
+    if any(k.lower() == "content-location" for k in headers):
+        return d
+    base = _self_link(d)
+    if base is None and urlsplit(_as_url(fetched_url)).scheme not in ("http", "https"):
+        site = d.feed.get("link") or ""
+        base = site if urlsplit(site).scheme in ("http", "https") else None  # a file: its site, at least
+    if base and _origin(base) != _origin(_as_url(fetched_url)):
+        d = feedparser.parse(body, response_headers={**fp_headers, "content-location": base})
+    return d
+
+
+def _as_url(location: str) -> str:
+    """A local path as a file: URL (a one-letter scheme is a Windows drive); URLs unchanged."""
+    scheme = urlsplit(location).scheme if location else ""
+    if location and (not scheme or len(scheme) == 1):
+        return Path(location).resolve().as_uri()
+    return location
+
+
+def feed_dict(body: bytes, headers: dict[str, str], fetched_url: str) -> Any:
+    """What feedparser returns for these bytes, with JSON Feed read into the same shape."""
+    return read_json_feed(body, fetched_url) or run_feedparser(body, headers, fetched_url)
+
+
+def _self_link(d: Any) -> str | None:
+    for link in d.feed.get("links") or []:
+        href = link.get("href") or ""
+        if link.get("rel") == "self" and urlsplit(href).scheme in ("http", "https") and urlsplit(href).netloc:
+            return href
+    return None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def parse_feed(body: bytes, headers: dict[str, str], feed: FeedSpec, fetched_url: str, now: datetime) -> ParseResult:
     """Every entry of the feed as an Article; never raises for bad input."""
     try:
-        d = run_feedparser(body, headers, fetched_url)
+        d = feed_dict(body, headers, fetched_url)
     except Exception as e:  # noqa: BLE001 - feedparser's own bugs must not stop the other feeds
         log.warning("feed %s: feedparser failed: %s", feed.name, e)
         return ParseResult(error_kind="parse", error=f"feedparser raised {type(e).__name__}: {e}")
@@ -73,10 +123,11 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedSpec, fetched_url
     result = ParseResult(bozo=bozo, feed_title=_text(d.feed.get("title")), version=d.get("version") or "")
     entries = d.get("entries") or []
     if not entries:
-        if not result.version:
-            ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
-            looks_html = ctype.split(";")[0].strip().lower() in _HTML_TYPES or body.lstrip()[:200].lower().find(
-                b"<html") >= 0 or b"<!doctype html" in body[:500].lower()
+        # An empty feed is fine; a body with neither a feed format nor any feed metadata is not a feed.
+        ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+        looks_html = ctype.split(";")[0].strip().lower() in _HTML_TYPES or _looks_like_html(body)
+        has_metadata = any(d.feed.get(k) for k in ("title", "link", "subtitle"))
+        if not result.version and (looks_html or not has_metadata):
             result.error_kind = "not_a_feed"
             result.error = ("an HTML page, not a feed" if looks_html else "no feed found in the body") + (
                 f" ({bozo})" if bozo else "")
@@ -93,6 +144,11 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedSpec, fetched_url
     return result
 
 
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:300]
+
+
 def entry_to_article(entry: Any, feed: FeedSpec, fetched_url: str, site: str, feed_lang: str | None,
                      feed_title: str, first_seen: datetime) -> Article:
     link = _entry_link(entry)
@@ -105,8 +161,8 @@ def entry_to_article(entry: Any, feed: FeedSpec, fetched_url: str, site: str, fe
         guid = "content:" + hashlib.sha256(
             "\x00".join([feed.name, _text(entry.get("title")), _text(entry.get("summary"))]).encode()).hexdigest()
     # dict.get: FeedParserDict.get maps a missing "published" to "updated", which would hide the date's source.
-    published = _date(dict.get(entry, "published_parsed"))
-    updated = _date(dict.get(entry, "updated_parsed"))
+    published = _date(dict.get(entry, "published_parsed")) or fallback_date(dict.get(entry, "published"))
+    updated = _date(dict.get(entry, "updated_parsed")) or fallback_date(dict.get(entry, "updated"))
     date_source = "published" if published else "updated" if updated else "first_seen"
     limit = first_seen + FUTURE_TOLERANCE
     if published is not None and published > limit:
@@ -142,11 +198,117 @@ def entry_to_article(entry: Any, feed: FeedSpec, fetched_url: str, site: str, fe
     )
 
 
+def read_json_feed(body: bytes, fetched_url: str) -> FeedParserDict | None:
+    """A JSON Feed (jsonfeed.org 1.x) in the shape feedparser gives XML feeds; None when the body is not one.
+
+    feedparser 6.0 reads RSS and Atom only, so JSON Feed is mapped here, onto the same field names, and
+    goes through the same ``entry_to_article``.
+    """
+    head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"{"):
+        return None
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or "jsonfeed.org/version/" not in str(data.get("version", "")):
+        return None
+    base = data.get("feed_url") or fetched_url
+    lang = data.get("language")
+    entries = []
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        link = item.get("url") or item.get("external_url") or ""
+        authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        entry: dict[str, Any] = {
+            "id": str(item.get("id", "")),
+            "link": urljoin(base, link) if link else "",
+            "title": item.get("title") or "",
+            "summary": item.get("summary") or "",
+            "content": [c for c in (
+                {"type": "text/html", "value": item.get("content_html"), "language": item.get("language") or lang},
+                {"type": "text/plain", "value": html.escape(item.get("content_text") or ""),
+                 "language": item.get("language") or lang},
+            ) if c["value"]],
+            "published": item.get("date_published"),
+            "published_parsed": _json_date(item.get("date_published")),
+            "updated": item.get("date_modified"),
+            "updated_parsed": _json_date(item.get("date_modified")),
+            "authors": [{"name": a.get("name")} for a in authors if isinstance(a, dict)],
+            "tags": [{"term": t} for t in item.get("tags") or [] if isinstance(t, str)],
+            "links": [{"rel": "enclosure", "href": a.get("url"), "type": a.get("mime_type"),
+                       "length": str(a.get("size_in_bytes") or "")}
+                      for a in item.get("attachments") or [] if isinstance(a, dict)],
+        }
+        if item.get("image"):
+            entry["media_thumbnail"] = [{"url": item["image"]}]
+        entries.append(entry)
+    return FeedParserDict(bozo=False, version="json1", entries=entries, headers={},
+                          feed=FeedParserDict(title=data.get("title") or "", link=data.get("home_page_url") or "",
+                                              language=lang))
+
+
+def _json_date(value: Any) -> time.struct_time | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).timetuple()
+
+
+# Month and weekday names of the languages wire feeds come in, for RFC 822 dates feedparser cannot read
+# ("Seg, 24 Set 2018 19:42:40 -0300").
+_MONTHS = {
+    "jan": ["janv", "ene", "gen", "jän", "janeiro", "enero"],
+    "feb": ["fév", "fev", "févr", "fevr", "febr", "feb", "fevereiro", "febrero"],
+    "mar": ["mars", "mär", "märz", "marz", "março", "marzo"],
+    "apr": ["avr", "abr", "avril", "abril", "aprile"],
+    "may": ["mai", "mayo", "maio", "mag", "maggio"],
+    "jun": ["juin", "jun", "junho", "junio", "giu", "giugno"],
+    "jul": ["juil", "jul", "julho", "julio", "lug", "luglio"],
+    "aug": ["août", "aout", "ago", "agosto", "aug"],
+    "sep": ["sept", "set", "setembro", "septiembre", "settembre"],
+    "oct": ["oct", "out", "okt", "outubro", "octubre", "ott", "ottobre"],
+    "nov": ["nov", "novembro", "noviembre", "novembre"],
+    "dec": ["déc", "dez", "dic", "dezembro", "diciembre", "dicembre", "dezember"],
+}
+_MONTH_ALIASES = {alias: en for en, aliases in _MONTHS.items() for alias in aliases}
+_RFC822ISH = re.compile(r"^\s*(?:[^\d\s,]+,?\s+)?(\d{1,2})\s+([^\d\s.]+)\.?\s+(\d{4})\s+(\d{1,2}:\d{2}(?::\d{2})?)"
+                        r"\s*([+-]\d{4}|[A-Z]{1,4})?\s*$")
+
+
+def fallback_date(raw: Any) -> datetime | None:
+    """An RFC 822 date with month and weekday names in another language; None when it is not one."""
+    if not isinstance(raw, str):
+        return None
+    m = _RFC822ISH.match(raw)
+    if not m:
+        return None
+    day, month, year, clock, zone = m.groups()
+    month_en = _MONTH_ALIASES.get(month.lower()) or (month.lower()[:3] if month.lower()[:3] in _MONTHS else None)
+    if month_en is None:
+        return None
+    try:
+        return parsedate_to_datetime(f"{day} {month_en.title()} {year} {clock} {zone or '+0000'}").astimezone(
+            timezone.utc)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
 def _entry_link(entry: Any) -> str:
+    # FeedBurner rewrites links to its click tracker and keeps the publisher's in origLink.
+    orig = entry.get("feedburner_origlink")
+    if isinstance(orig, str) and orig.strip().startswith(("http://", "https://")):
+        return orig.strip()
     link = entry.get("link")
     if link:
         return link.strip()

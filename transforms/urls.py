@@ -19,7 +19,7 @@ TRACKING_PARAMS = frozenset({
     "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
     "igshid", "igsh", "mc_cid", "mc_eid", "_ga", "_gl", "mkt_tok", "oly_anon_id", "oly_enc_id",
     "vero_id", "vero_conv", "wt_mc", "wt.mc_id", "ncid", "cmpid", "sr_share", "at_medium", "at_campaign",
-    "ocid", "s_cid", "spm", "__twitter_impression",
+    "ocid", "s_cid", "spm", "__twitter_impression", "emc", "partner", "smid", "smtyp",
 })
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _WS = re.compile(r"\s+")
