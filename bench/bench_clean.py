@@ -29,6 +29,8 @@ WORDS = (
     " hospital school students workers union strike farmers harvest weather storm flood fire"
     " said told added according statement spokesperson official data showed expected about"
     " more than less million billion percent dollars euros yuan and of in to for with by from"
+    # Real copy is not all ASCII: curly quotes, dashes and accented names send text through the repair path.
+    " \u201cwe \u2019s \u2014 S\u00e3o Paulo Z\u00fcrich M\u00fcller Jos\u00e9 \u00a9"
 ).split()
 TEMPLATES = [
     ("BEIJING, Sept. 3 (Xinhua) -- ", ["Enditem"]),
@@ -105,16 +107,19 @@ def speed(cleaner: Cleaner, articles: int, seed: int) -> dict[str, float]:
     words = sum(len(a.split()) for a in corpus)
     for raw in corpus[:50]:  # warm up caches
         cleaner.clean(raw)
-    start = time.perf_counter()
+    # CPU time of this one process = time on one core, whatever else the machine is running.
+    start, wall = time.process_time(), time.perf_counter()
     for raw in corpus:
         cleaner.clean(raw)
-    elapsed = time.perf_counter() - start
+    cpu, wall = time.process_time() - start, time.perf_counter() - wall
     return {
         "articles": articles,
         "mean_words": words / articles,
-        "seconds": elapsed,
-        "articles_per_s": articles / elapsed,
-        "words_per_s": words / elapsed,
+        "cpu_seconds": cpu,
+        "wall_seconds": wall,
+        "articles_per_s": articles / cpu,
+        "words_per_s": words / cpu,
+        "articles_per_wall_s": articles / wall,
     }
 
 
@@ -136,8 +141,9 @@ def main() -> None:
     print(f"exact text             {q['exact_text']:.4f}")
     print(f"dateline accuracy      {q['dateline_accuracy']:.4f}")
     print(f"agency accuracy        {q['agency_accuracy']:.4f}")
-    print(f"throughput             {s['articles_per_s']:.0f} articles/s per core "
-          f"({s['words_per_s']:.0f} words/s, {s['articles']} articles of ~{s['mean_words']:.0f} words)")
+    print(f"throughput             {s['articles_per_s']:.0f} articles/s per core (CPU time; "
+          f"{s['articles_per_wall_s']:.0f}/s wall), {s['words_per_s']:.0f} words/s, "
+          f"{s['articles']} articles of ~{s['mean_words']:.0f} words")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 
-from transforms.html_text import looks_like_html, normalise_text, to_paragraphs
+import ftfy
+
+from transforms.html_text import _FTFY, looks_like_html, normalise_text, to_paragraphs
 
 
 def test_blocks_and_breaks_become_paragraphs() -> None:
@@ -38,6 +40,20 @@ def test_plain_text_lines_are_paragraphs_but_hard_wraps_are_joined() -> None:
 def test_entities_double_encoding_and_mojibake() -> None:
     assert to_paragraphs("<p>AT&amp;T &amp;amp; caf&eacute; &#8364;5</p>") == ["AT&T & café €5"]
     assert normalise_text("The mayorâ€™s office in MÃ¼nchen") == "The mayor\u2019s office in München"
+    assert normalise_text("Привет мир, Москва".encode().decode("cp1251")) == "Привет мир, Москва"
+    # The cheap pre-check never skips a repair that ftfy itself would make.
+    for text in ("Привет мир, Москва", "café São Zürich", "東京都", "naïve – “quoted” €5", "Ærø ™ Œuvre"):
+        for codec in ("cp1252", "latin-1", "cp1251", "mac_roman"):
+            try:
+                broken = text.encode().decode(codec)
+            except UnicodeDecodeError:
+                continue
+            assert normalise_text(broken) == normalise_text(ftfy.fix_text(broken, config=_FTFY)), (codec, broken)
+
+
+def test_accented_and_cyrillic_text_is_left_alone() -> None:
+    for text in ("Zürich, São Paulo, naïve café", "Москва, Россия — «Сёмга»", "Ærø, Øresund, Åland"):
+        assert normalise_text(text) == text
 
 
 def test_quotes_and_cjk_punctuation_are_left_alone() -> None:

@@ -40,10 +40,14 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_SHARE = 0.4
 # Removals up to this many characters pass the share check even on a short summary,
 # where a footer alone can be half the text.
-DEFAULT_SHARE_FLOOR = 80
+DEFAULT_SHARE_FLOOR = 150
 # Characters after which a sentence (and so a removable trailer) may start.
 _SENTENCE_END = frozenset(".!?\"'\u201d\u2019)]:;\u2026>|*")
+_SENTENCE_CLOSE = (".", "!", "?", '."', ".\u201d", '?"', "?\u201d", '!"', "!\u201d")
 _HEAD_TAIL_CHARS = 400
+# After an end marker, at most this many lines of at most this length are taken as furniture.
+MAX_TAIL_LINES = 6
+MAX_TAIL_LINE_CHARS = 160
 HEADLINE_RULE = "headline"  # not a pack rule: the body's first paragraph repeating the title
 
 
@@ -169,6 +173,27 @@ class _Run:
             self.paras.pop(0)
         return m
 
+    def try_marker(self, rule: Rule, share: float | None) -> bool:
+        """An end marker (`cuts_tail`) with a few short lines after it: the marker ends the story, so they go too."""
+        for i in range(len(self.paras) - 2, max(-1, len(self.paras) - 2 - MAX_TAIL_LINES), -1):
+            tail = self.paras[i + 1 :]
+            # Furniture is short and is not a sentence; a short closing sentence of the story is kept.
+            if any(len(p) > MAX_TAIL_LINE_CHARS or p.endswith(_SENTENCE_CLOSE) for p in tail):
+                return False
+            m = rule.regex.search(self.paras[i])
+            if not m:
+                continue
+            before = self.paras[i][: m.start()].rstrip()
+            if before and before[-1] not in _SENTENCE_END:
+                continue
+            cut = "\n\n".join([self.paras[i][m.start() :].strip(), *tail])
+            if not self._share_ok(rule.name, share, cut):
+                return False
+            self.removed.append(Removal(rule.name, cut))
+            self.paras[i:] = [before] if before else []
+            return True
+        return False
+
     def try_headline(self, heading: str) -> bool:
         """A first paragraph that only repeats the headline (NITF and some portals print it once or twice)."""
         if not self.paras:
@@ -256,13 +281,16 @@ class Cleaner:
             detected = dateline_pack.agency
         if detected is None:
             detected = next((p.agency for p in chosen if p.agency), None)
+        text = "\n\n".join(run.paras)
+        # A candidate refused on one pass may have gone with a wider match later: report only what stayed.
+        refused = [r for r in run.refused if r.text.strip() and r.text.strip() in text]
         return CleanResult(
-            text="\n\n".join(run.paras),
+            text=text,
             dateline=dateline,
             agency=detected,
             authors=run.authors,
             removed=run.removed,
-            refused=run.refused,
+            refused=list({(r.rule, r.text): r for r in refused}.values()),
         )
 
     def _top(
@@ -302,8 +330,11 @@ class Cleaner:
     def _bottom(self, run: _Run, active: list[Pack]) -> None:
         """End rules from the bottom up while any fires."""
         ends = [(rule, _share(rule, pack)) for pack in active for rule in pack.rules if rule.where == "end"]
+        markers = [(rule, share) for rule, share in ends if rule.cuts_tail]
         for _ in range(40):
-            if not any(run.try_end(rule, share) for rule, share in ends):
+            if any(run.try_end(rule, share) for rule, share in ends):
+                continue
+            if not any(run.try_marker(rule, share) for rule, share in markers):
                 break
 
     def run_rule(self, rule_name: str, raw: str) -> CleanResult:
@@ -322,7 +353,7 @@ class Cleaner:
             rule = next(r for r in pack.rules if r.name == rule_name)
             share = _share(rule, pack)
             if rule.where == "end":
-                while run.try_end(rule, share):
+                while run.try_end(rule, share) or (rule.cuts_tail and run.try_marker(rule, share)):
                     pass
             elif rule.where == "start":
                 run.try_start(rule, share)

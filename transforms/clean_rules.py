@@ -5,7 +5,9 @@ recognise its copy from the text, `dateline` patterns, and `rules`. A rule says
 *where* it may act:
 
 - ``end``: a match anchored at the end of the text (the last paragraph), applied
-  repeatedly from the bottom up while rules keep firing;
+  repeatedly from the bottom up while rules keep firing; an end rule marked
+  ``cuts_tail`` is an end marker (``Enditem``, ``==Kyodo``): found at the end of
+  an earlier paragraph, it goes together with the few short lines after it;
 - ``start``: a match anchored at the start of the text (the first paragraph);
 - ``line``: a whole paragraph, anywhere in the text.
 
@@ -44,6 +46,7 @@ class Rule:
     regex: re.Pattern[str]
     max_share: float | None = None  # None: the pack's, else the cleaner's default
     examples: list[dict[str, Any]] = field(default_factory=list)
+    cuts_tail: bool = False  # an end marker: short furniture lines after it go with it
 
 
 @dataclass
@@ -116,7 +119,7 @@ _PACK_KEYS = {
     "pack", "agency", "agencies", "domains", "detect", "dateline",
     "rules", "max_share", "macros", "generic", "description",
 }
-_RULE_KEYS = {"name", "where", "pattern", "flags", "max_share", "examples", "description"}
+_RULE_KEYS = {"name", "where", "pattern", "flags", "max_share", "examples", "description", "cuts_tail"}
 
 
 def _parse_pack(data: dict[str, Any], macros: dict[str, str], path: Path) -> Pack:
@@ -144,6 +147,7 @@ def _parse_pack(data: dict[str, Any], macros: dict[str, str], path: Path) -> Pac
                 regex=_compile(pattern, where, list(raw.get("flags") or []), name),
                 max_share=raw.get("max_share"),
                 examples=list(raw.get("examples") or []),
+                cuts_tail=bool(raw.get("cuts_tail", False)) and where == "end",
             )
         )
     datelines: list[DatelineRule] = []

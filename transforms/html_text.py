@@ -32,6 +32,27 @@ _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]
 _C0_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # C1 controls are kept until ftfy has had them: they are often part of mojibake it can undo.
 _C1_RE = re.compile(r"[\x80-\x9f]")
+# UTF-8 read as Latin-1 or Windows-125x leaves a lead byte (Â..ô) followed by a continuation byte shown
+# as one of the Windows-1252 upper-half characters, or a C1 control, or Ã/Â/√; text with none of these
+# has no mojibake for ftfy to undo, and skipping it there keeps accented text fast.
+_CONTINUATION = (
+    "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+)
+# UTF-8 read as Windows-1251: lead bytes show as А..я, continuations as Ђ..џ, Ґ, Ё, Latin-1 signs, punctuation.
+_CONTINUATION_1251 = "\u0400-\u040f\u0450-\u045f\u0490\u0491\u00a0-\u00bf\u2013-\u203a\u20ac\u2116\u2122"
+# UTF-8 read as MacRoman: lead bytes show as accented capitals, signs and dashes, continuations as
+# accented letters and symbols.
+_LEAD_MAC = "\u00c0-\u00ff\u0152\u0153\u0178\u2013-\u2044\u00ac\u221a\u0192\u2248\u2206\u25ca\ufb01\ufb02\u02c6\u0131"
+_CONTINUATION_MAC = (
+    "\u00c4\u00c5\u00c7\u00c9\u00d1\u00d6\u00dc\u00e0-\u00fc\u2020\u00b0\u00a2\u00a3\u00a7\u2022\u00b6\u00df"
+    "\u00ae\u00a9\u2122\u00b4\u00a8\u2260\u00c6\u00d8\u221e\u00b1\u2264\u2265\u00a5\u00b5\u2202\u2211\u220f"
+    "\u03c0\u222b\u00aa\u00ba\u03a9\u00e6\u00f8"
+)
+_MOJIBAKE_HINT_RE = re.compile(
+    rf"[\u00c2-\u00f4][{_CONTINUATION}]|[\u0410-\u044f][{_CONTINUATION_1251}]|[{_LEAD_MAC}][{_CONTINUATION_MAC}]"
+    r"|[\x80-\x9f\u00c2\u00c3\u221a]"
+)
 # Characters that are spaces in disguise, and invisible ones that only break matching.
 _SPACE_RE = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
@@ -123,8 +144,13 @@ def normalise_text(text: str) -> str:
     """One paragraph (or line): repair, unescape, NFC, controls out, spaces collapsed."""
     if "&" in text and _ENTITY_RE.search(text):
         text = html.unescape(text)  # entities left escaped once more (double-encoded feeds)
+    if text.isascii():  # the common case: nothing to repair or compose, only spacing and controls
+        if not text.isprintable():
+            text = _C0_RE.sub(" ", text)
+        return " ".join(text.split())
     text = _C0_RE.sub(" ", text)
-    text = ftfy.fix_text(text, config=_FTFY)
+    if _MOJIBAKE_HINT_RE.search(text):
+        text = ftfy.fix_text(text, config=_FTFY)
     text = _C1_RE.sub(" ", text)
     text = _INVISIBLE_RE.sub("", text)
     text = _SPACE_RE.sub(" ", text)
