@@ -16,6 +16,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 
 from tests.conftest import SAMPLES
+from tests.loopback import Route
 from transforms.article import FeedSpec
 from transforms.feed_state import FeedStateStore, initial_state, on_failure
 from transforms.http_client import HostGate, HttpClient
@@ -123,3 +124,19 @@ def test_missing_file_is_a_named_failure(tmp_path: Path, name: str):
     out = process_feed(FeedSpec(name="f", url=str(tmp_path / name)), None, None, NOW)
     assert out.status == "failed" and out.counts["feed_errors_not_found"] == 1
     assert out.state.consecutive_failures == 1
+
+
+def test_full_text_feed_fetches_the_article_pages(feed_server):
+    page = (Path(__file__).parent / "data" / "ingest" / "article_page.html").read_bytes()
+    feed_server.routes["/story.html"] = Route(body=page, headers={"Content-Type": "text/html"})
+    rss = (f'<rss version="2.0"><channel><title>T</title><link>{feed_server.url()}</link>'
+           f'<item><title>Hafen</title><link>{feed_server.url("story.html")}</link><guid>urn:t:1</guid>'
+           f"<description>Kurz.</description></item>"
+           f'<item><title>Gone</title><link>{feed_server.url("gone.html")}</link><guid>urn:t:2</guid>'
+           f"<description>Nur dieser Text.</description></item></channel></rss>").encode()
+    feed_server.routes["/ft.xml"] = Route(body=rss, headers={"Content-Type": "application/rss+xml"})
+    articles, _ = _run([FeedSpec(name="ft", url=feed_server.url("ft.xml"), full_text=True)])
+    by_guid = {a["guid"]: a for a in articles}
+    assert "Uferzonen" in by_guid["urn:t:1"]["content_html"] and by_guid["urn:t:1"]["full_text"]
+    assert by_guid["urn:t:2"]["flags"] == ["fulltext:fetch_http_status"]
+    assert by_guid["urn:t:2"]["summary_html"] == "Nur dieser Text."

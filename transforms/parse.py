@@ -58,6 +58,9 @@ def feedparser_headers(headers: dict[str, str], fetched_url: str) -> dict[str, s
     fetched_url = _as_url(fetched_url)
     out = {k.lower(): v for k, v in headers.items()}
     out.pop("content-encoding", None)  # the body we pass is already decoded
+    # Without a Content-Type feedparser falls back to Latin-1 even over a UTF-16 BOM; application/xml lets
+    # the BOM and the XML declaration decide, as the XML specification says.
+    out.setdefault("content-type", "application/xml")
     loc = out.get("content-location")
     out["content-location"] = urljoin(fetched_url, loc) if loc else fetched_url
     return out
@@ -126,7 +129,7 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedSpec, fetched_url
         # An empty feed is fine; a body with neither a feed format nor any feed metadata is not a feed.
         ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
         looks_html = ctype.split(";")[0].strip().lower() in _HTML_TYPES or _looks_like_html(body)
-        has_metadata = any(d.feed.get(k) for k in ("title", "link", "subtitle"))
+        has_metadata = any(d.feed.get(k) for k in ("title", "link", "subtitle", "updated"))
         if not result.version and (looks_html or not has_metadata):
             result.error_kind = "not_a_feed"
             result.error = ("an HTML page, not a feed" if looks_html else "no feed found in the body") + (

@@ -1,0 +1,102 @@
+"""Feed state rules (pure) and its Elasticsearch store (real local node)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+from transforms.feed_state import (
+    BACKOFF_CAP,
+    FeedState,
+    FeedStateStore,
+    backoff_seconds,
+    fetch_url,
+    for_feed,
+    initial_state,
+    is_backing_off,
+    is_due,
+    on_failure,
+    on_success,
+    parse_iso,
+)
+
+NOW = datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc)
+
+
+def _wait(state: FeedState) -> float:
+    return (parse_iso(state.next_poll_at) - NOW).total_seconds()
+
+
+def test_success_keeps_validators_and_resets_failures():
+    s = on_failure(initial_state("f", "http://x/f"), NOW, 300, "timeout", "slow")
+    s = on_success(s, NOW, 300, changed=True, etag='"e"', last_modified="Sat, 28 Nov 2026 08:00:00 GMT",
+                   body_hash="h", permanent_url="http://y/f")
+    assert (s.etag, s.last_modified, s.body_hash, s.permanent_url) == ('"e"', "Sat, 28 Nov 2026 08:00:00 GMT", "h",
+                                                                       "http://y/f")
+    assert s.consecutive_failures == 0 and s.last_error_kind is None and s.last_status == "fetched"
+    assert s.last_success_at == "2026-11-29T06:00:00Z" and _wait(s) == 300
+    assert fetch_url(s) == "http://y/f"
+    # a 304 keeps the validators it had
+    s2 = on_success(s, NOW, 300, changed=False)
+    assert s2.etag == '"e"' and s2.body_hash == "h" and s2.last_status == "unchanged"
+
+
+def test_failures_back_off_exponentially_with_jitter_and_a_cap():
+    rng = random.Random(7)
+    s = initial_state("f", "http://x/f")
+    waits = []
+    for _ in range(12):
+        s = on_failure(s, NOW, 60, "connect", "refused", rng=rng)
+        waits.append(_wait(s))
+    assert s.consecutive_failures == 12 and s.last_error_kind == "connect"
+    assert waits[0] >= 60  # never sooner than the feed's own interval
+    assert waits[6] > waits[2] * 4  # grows roughly doubling
+    assert max(waits) <= BACKOFF_CAP
+    assert is_backing_off(s, NOW) and not is_backing_off(s, NOW + timedelta(seconds=BACKOFF_CAP + 1))
+    spread = {round(backoff_seconds(5, random.Random(i))) for i in range(20)}
+    assert len(spread) > 10  # jitter spreads feeds out
+    assert all(480 <= w <= 960 for w in spread)
+
+
+def test_retry_after_wins_when_longer():
+    s = on_failure(initial_state("f", "u"), NOW, 60, "http_status", "429", retry_after=7200, rng=random.Random(1))
+    assert _wait(s) == 7200
+    s = on_failure(initial_state("f", "u"), NOW, 600, "http_status", "503", retry_after=5, rng=random.Random(1))
+    assert _wait(s) == 600
+
+
+def test_a_healthy_feed_is_never_backing_off_but_has_a_schedule():
+    s = on_success(initial_state("f", "u"), NOW, 300, changed=True)
+    assert not is_backing_off(s, NOW)
+    assert not is_due(s, NOW) and is_due(s, NOW + timedelta(seconds=300))
+
+
+def test_a_changed_config_url_starts_afresh():
+    s = on_success(initial_state("f", "http://old/f"), NOW, 300, changed=True, etag="e")
+    assert for_feed(s, "f", "http://old/f") is s
+    fresh = for_feed(s, "f", "http://new/f")
+    assert fresh.url == "http://new/f" and fresh.etag is None
+    assert for_feed(None, "f", "u").name == "f"
+
+
+def test_doc_round_trip_ignores_unknown_fields():
+    s = on_success(initial_state("f", "u"), NOW, 300, changed=True, file_hashes={"/a.xml": "h"})
+    doc = s.to_doc() | {"from_a_newer_version": 1}
+    assert FeedState.from_doc(doc) == s
+
+
+def test_store_round_trip_in_elasticsearch(es_client, es_settings):
+    store = FeedStateStore(es_client, es_settings.state_index)
+    assert store.load_all() == {}
+    store.ensure_index()
+    store.ensure_index()  # idempotent
+    assert store.get("nope") is None
+    a = on_success(initial_state("a", "http://x/a"), NOW, 300, changed=True, etag='"1"', body_hash="h")
+    b = on_failure(initial_state("b", "http://x/b"), NOW, 300, "dns", "no such host")
+    store.put(a)
+    store.put(b)
+    assert store.get("a") == a and store.get("b") == b
+    es_client.indices.refresh(index=es_settings.state_index)
+    assert store.load_all() == {"a": a, "b": b}
+    mapping = es_client.indices.get_mapping(index=es_settings.state_index)[es_settings.state_index]["mappings"]
+    assert mapping["properties"]["next_poll_at"]["type"] == "date"
