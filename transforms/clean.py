@@ -45,6 +45,9 @@ DEFAULT_SHARE_FLOOR = 150
 _SENTENCE_END = frozenset(".!?\"'\u201d\u2019)]:;\u2026>|*")
 _SENTENCE_CLOSE = (".", "!", "?", '."', ".\u201d", '?"', "?\u201d", '!"', "!\u201d")
 _HEAD_TAIL_CHARS = 400
+# End rules look only at the last characters of a paragraph: trailers are short, and an
+# end-anchored search over a huge paragraph could otherwise cost quadratic time.
+END_WINDOW = 1200
 # After an end marker, at most this many lines of at most this length are taken as furniture.
 MAX_TAIL_LINES = 6
 MAX_TAIL_LINE_CHARS = 160
@@ -131,7 +134,7 @@ class _Run:
         if not self.paras:
             return False
         para = self.paras[-1]
-        m = rule.regex.search(para)
+        m = rule.regex.search(para, max(0, len(para) - END_WINDOW))
         if not m:
             return False
         start = m.start()
@@ -180,7 +183,7 @@ class _Run:
             # Furniture is short and is not a sentence; a short closing sentence of the story is kept.
             if any(len(p) > MAX_TAIL_LINE_CHARS or p.endswith(_SENTENCE_CLOSE) for p in tail):
                 return False
-            m = rule.regex.search(self.paras[i])
+            m = rule.regex.search(self.paras[i], max(0, len(self.paras[i]) - END_WINDOW))
             if not m:
                 continue
             before = self.paras[i][: m.start()].rstrip()
@@ -370,6 +373,8 @@ def clean_article(article: Article, cleaner: Cleaner) -> Article:
     """A copy of the article with text, dateline, agency, authors, cleaning audit and content hash filled."""
     raw = article.content_html or article.summary_html
     result = cleaner.clean(raw, agency=article.agency, domain=article.source_domain or None, title=article.title)
+    for refused in result.refused:
+        log.warning("article %s: rule %s refused by the safety check: %r", article.id, refused.rule, refused.text[:120])
     return replace(
         article,
         text=result.text,
