@@ -116,3 +116,10 @@ def test_document_id_is_the_article_id():
     assert document_id(article()) == "abc123"
     with pytest.raises(ValueError):
         document_id(article(id=""))
+
+
+def test_a_date_that_does_not_parse_is_flagged_not_fatal():
+    doc = to_document(article(published_at="Mon, 32 Foo 2026", flags=["bozo"]), pipeline_version="v", now=NOW)
+    assert doc["published_at"] is None
+    assert doc["@timestamp"] == doc["first_seen_at"] == "2026-04-02T09:30:15Z"
+    assert doc["flags"] == ["bozo", "invalid_published_at"]

@@ -28,7 +28,10 @@ def make_article(i: int, *, text: str | None = None, feed: str = "feed-a") -> Ar
 
 def counters(result, namespace: str) -> dict[str, int]:
     found = result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]
-    return {c.key.metric.name: c.committed for c in found}
+    totals: dict[str, int] = {}
+    for c in found:  # the same counter may be reported by several steps
+        totals[c.key.metric.name] = totals.get(c.key.metric.name, 0) + c.committed
+    return totals
 
 
 def run_write(settings, articles, *, version: str = "test") -> tuple[dict[str, int], dict[str, int]]:
@@ -36,6 +39,8 @@ def run_write(settings, articles, *, version: str = "test") -> tuple[dict[str, i
     _ = p | beam.Create(articles) | WriteToElasticsearch(settings, pipeline_version=version)
     result = p.run()
     result.wait_until_finish()
+    [latency] = result.metrics().query(MetricsFilter().with_name("bulk_latency_ms"))["distributions"]
+    assert latency.committed.count >= 1 and latency.committed.min >= 0
     return counters(result, "wirenews"), counters(result, "wirenews.feed.feed-a")
 
 
@@ -60,23 +65,26 @@ def test_mapping_violation_is_dead_lettered_and_the_rest_lands(es_settings, es_c
     ensure_aux_indices(es_client, es_settings)
     good = [make_article(i) for i in range(5)]
     bad_doc = {"title": "wrong", "word_count": "not a number", "@timestamp": "2026-03-01T00:00:00Z"}
-    elements = good + [("bad-1", bad_doc, "feed-a")]
+    no_id = make_article(77)
+    no_id.id = ""
+    elements = good + [("bad-1", bad_doc, "feed-a"), no_id]
     p = TestPipeline(runner=FnApiRunner())
     dead = (p | beam.Create(elements)
             | WriteToElasticsearch(es_settings, pipeline_version="test", deadletter_path=str(tmp_path / "dl.ndjson")))
-    assert_that(dead | beam.Map(lambda r: (r["doc_id"], r["error"]["type"], r["document"])),
-                equal_to([("bad-1", "document_parsing_exception", bad_doc)]))
+    assert_that(dead | beam.Map(lambda r: (r["doc_id"], r["error"]["type"], r["document"].get("title"))),
+                equal_to([("bad-1", "document_parsing_exception", "wrong"), ("", "invalid_article", "Story 77")]))
     result = p.run()
     result.wait_until_finish()
-    assert counters(result, "wirenews").get("articles_dead_lettered") == 1
-    assert counters(result, "wirenews.feed.feed-a").get("dead_lettered") == 1
+    assert counters(result, "wirenews").get("articles_dead_lettered") == 2
+    assert counters(result, "wirenews.feed.feed-a").get("dead_lettered") == 2
     es_client.indices.refresh(index=[es_settings.index, es_settings.deadletter_index])
     assert es_client.count(index=es_settings.index)["count"] == 5
-    hits = es_client.search(index=es_settings.deadletter_index)["hits"]["hits"]
-    assert len(hits) == 1
+    hits = es_client.search(index=es_settings.deadletter_index, sort="doc_id:desc")["hits"]["hits"]
+    assert len(hits) == 2
     rec = hits[0]["_source"]
     assert rec["doc_id"] == "bad-1" and rec["document"] == bad_doc
-    assert "word_count" in rec["error"]["reason"]
+    assert "word_count" in rec["error"]["reason"] and rec["error"]["status"] == 400
+    assert hits[1]["_source"]["error"]["type"] == "invalid_article"
     assert not (tmp_path / "dl.ndjson").exists()
 
 

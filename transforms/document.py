@@ -43,9 +43,10 @@ def document_id(article: Article) -> str:
 def to_document(article: Article, *, pipeline_version: str, now: datetime | None = None) -> dict[str, Any]:
     """The index document of one article; ``now`` is the ingestion time (UTC)."""
     ingested = _utc(now or datetime.now(timezone.utc))
-    published = iso_utc(article.published_at)
-    updated = iso_utc(article.updated_at)
-    first_seen = iso_utc(article.first_seen_at) or ingested
+    flags = _strings(article.flags)
+    published = _date(article.published_at, "published_at", flags)
+    updated = _date(article.updated_at, "updated_at", flags)
+    first_seen = _date(article.first_seen_at, "first_seen_at", flags) or ingested
     summary = html_to_text(article.summary_html)
     body = article.text or ""
     doc: dict[str, Any] = {
@@ -79,7 +80,7 @@ def to_document(article: Article, *, pipeline_version: str, now: datetime | None
             "rules": _strings(_rule_names(article.cleaning.get("rules", []))),
             "removed_chars": int(article.cleaning.get("removed_chars") or 0),
         },
-        "flags": _strings(article.flags),
+        "flags": flags,
         "enclosures": [_enclosure(e) for e in article.enclosures if isinstance(e, dict) and e.get("url")],
         "pipeline": {"version": pipeline_version},
     }
@@ -151,6 +152,15 @@ def entities_field(entities: dict[str, Any] | None) -> dict[str, Any]:
         out[facet] = _strings(out[facet])
     out["details"] = details
     return out
+
+
+def _date(value: str | None, name: str, flags: list[str]) -> str | None:
+    """The date in UTC; one that does not parse is left out and flagged rather than failing the article."""
+    try:
+        return iso_utc(value)
+    except ValueError:
+        flags.append(f"invalid_{name}")
+        return None
 
 
 def _utc(dt: datetime) -> str:

@@ -29,7 +29,15 @@ from apache_beam.utils.windowed_value import WindowedValue
 from pipeline.config import EsSettings
 from transforms.article import Article
 from transforms.document import document_id, to_document
-from transforms.es_sink import ElasticsearchSink, Encoded, IndexRequest, StoredLookup, WriteReport, encode
+from transforms.es_sink import (
+    ElasticsearchSink,
+    Encoded,
+    IndexRequest,
+    StoredLookup,
+    WriteReport,
+    deadletter_record,
+    encode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +61,29 @@ def to_request(element: Any, pipeline_version: str, now: datetime | None = None)
     raise TypeError(f"WriteToElasticsearch takes Article, IndexRequest or (id, doc), not {type(element).__name__}")
 
 
+def invalid_record(element: Any, error: Exception) -> dict[str, Any]:
+    """A dead-letter record for an element no document could be built from."""
+    if isinstance(element, Article):
+        doc_id, feed, document = element.id, element.feed_name, element.to_dict()
+    else:
+        doc_id, feed, document = "", "", {"repr": repr(element)[:10000]}
+    record = deadletter_record(Encoded(IndexRequest(doc_id, document, feed), b""), "",
+                               {"type": "invalid_article", "reason": f"{type(error).__name__}: {error}"}, 0)
+    record["index"] = None
+    return record
+
+
 class _ToRequestFn(beam.DoFn):
+    """Element -> IndexRequest; an element no document can be built from goes to the ``invalid`` output."""
+
     def __init__(self, pipeline_version: str) -> None:
         self.pipeline_version = pipeline_version
 
     def process(self, element: Any):
-        yield to_request(element, self.pipeline_version, datetime.now(timezone.utc))
+        try:
+            yield to_request(element, self.pipeline_version, datetime.now(timezone.utc))
+        except (ValueError, TypeError, KeyError) as e:
+            yield beam.pvalue.TaggedOutput("invalid", invalid_record(element, e))
 
 
 class _Counters:
@@ -136,6 +161,35 @@ class _WriteFn(beam.DoFn):
         yield from report.dead_letters
 
 
+class _StoreDeadLettersFn(beam.DoFn):
+    """Stores dead-letter records made before the write (invalid elements), passing them on."""
+
+    def __init__(self, settings: EsSettings, sink_options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.sink_options = sink_options
+        self.buffer: list[dict[str, Any]] = []
+
+    def setup(self) -> None:
+        from pipeline.es_client import make_client
+
+        self.sink = ElasticsearchSink(make_client(self.settings), self.settings.index,
+                                      deadletter_index=self.settings.deadletter_index, **self.sink_options)
+        self.counters = _Counters()
+
+    def start_bundle(self) -> None:
+        self.buffer = []
+
+    def process(self, record: dict[str, Any]):
+        self.buffer.append(record)
+        yield record
+
+    def finish_bundle(self) -> None:
+        if self.buffer:
+            records, self.buffer = self.buffer, []
+            self.sink.store_dead_letters(records)
+            self.counters.record(WriteReport(dead_letters=records))
+
+
 class WriteToElasticsearch(beam.PTransform):
     """Index articles into ``settings.index`` (the alias); returns the dead-letter records.
 
@@ -154,9 +208,12 @@ class WriteToElasticsearch(beam.PTransform):
         self.sink_options = sink_options
 
     def expand(self, pcoll):
-        return (pcoll
-                | "ToIndexRequest" >> beam.ParDo(_ToRequestFn(self.pipeline_version))
-                | "BulkWrite" >> beam.ParDo(_WriteFn(self.settings, self.sink_options)))
+        requests = pcoll | "ToIndexRequest" >> beam.ParDo(_ToRequestFn(self.pipeline_version)).with_outputs(
+            "invalid", main="requests")
+        written = requests.requests | "BulkWrite" >> beam.ParDo(_WriteFn(self.settings, self.sink_options))
+        invalid = requests.invalid | "StoreInvalid" >> beam.ParDo(_StoreDeadLettersFn(self.settings,
+                                                                                      self.sink_options))
+        return (written, invalid) | "DeadLetters" >> beam.Flatten()
 
 
 class _SkipUnchangedFn(beam.DoFn):
