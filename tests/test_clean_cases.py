@@ -20,7 +20,8 @@ def test_the_labelled_set_is_broad() -> None:
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids)), "case ids must be unique"
     assert len(CASES) >= 80
-    assert len({c.source for c in CASES} - {"negatives", "portals"}) >= 12
+    assert len({c.source for c in CASES} - {"negatives", "portals", "holdout"}) >= 12
+    assert all("dateline" in c.expected for c in CASES), "every case states its dateline (or null)"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
