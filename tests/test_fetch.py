@@ -314,3 +314,64 @@ def test_retry_after_forms():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412480.0 - 60) == 60.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_tls_is_verified(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed: no self-signed certificate to test with")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(RSS)))
+            self.end_headers()
+            self.wfile.write(RSS)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{httpd.server_address[1]}/feed.xml"
+        client = HttpClient(gate=HostGate(min_gap=0.0), timeout=5.0)
+        res = _poll(FeedSpec(name="f", url=url), initial_state("f", url), client, retries=0)
+        assert res.status == "failed" and res.error_kind == "tls"  # a self-signed certificate is refused
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_dns_failures_are_named(monkeypatch, http):
+    from urllib3.exceptions import NameResolutionError
+
+    def fail(*args, **kwargs):
+        raise NameResolutionError("feeds.example.invalid", None, OSError("Name or service not known"))
+
+    monkeypatch.setattr(http.pool, "request", fail)  # no resolver is ever asked: tests stay on loopback
+    res = _poll(FeedSpec(name="f", url="http://feeds.example.invalid/x"),
+                initial_state("f", "http://feeds.example.invalid/x"), http, retries=0)
+    assert res.status == "failed" and res.error_kind == "dns"
+
+
+def test_only_http_urls_are_fetched(http):
+    res = _poll(FeedSpec(name="f", url="ftp://example.com/x"), initial_state("f", "ftp://example.com/x"), http)
+    assert res.status == "failed" and res.error_kind == "bad_url"
+    from transforms.http_client import FetchError
+
+    with pytest.raises(FetchError) as e:
+        http.get("ftp://example.com/feed.xml")
+    assert e.value.kind == "bad_url"

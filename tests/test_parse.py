@@ -122,7 +122,7 @@ def test_not_a_feed_and_empty_feed():
 def test_json_feed():
     body = (b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "home_page_url": "https://j.example/",'
             b' "language": "de", "items": [{"id": "a1", "url": "/posts/1?utm_source=x", "title": "Eins",'
-            b' "content_html": "<p>Hallo</p>", "date_published": "2026-11-28T10:00:00+02:00",'
+            b' "content_html": "<p>Hallo</p><script>alert(1)</script>", "date_published": "2026-11-28T10:00:00+02:00",'
             b' "authors": [{"name": "Anna"}], "tags": ["x"],'
             b' "attachments": [{"url": "https://j.example/a.mp3", "mime_type": "audio/mpeg"}]}]}')
     assert read_json_feed(b"[1, 2]", "https://j.example/") is None

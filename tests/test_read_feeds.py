@@ -140,3 +140,19 @@ def test_full_text_feed_fetches_the_article_pages(feed_server):
     assert "Uferzonen" in by_guid["urn:t:1"]["content_html"] and by_guid["urn:t:1"]["full_text"]
     assert by_guid["urn:t:2"]["flags"] == ["fulltext:fetch_http_status"]
     assert by_guid["urn:t:2"]["summary_html"] == "Nur dieser Text."
+
+
+def test_a_drop_folder_yields_only_new_or_changed_files(tmp_path):
+    shutil.copy(SAMPLES / "reuters-business.xml", tmp_path / "a.xml")
+    shutil.copy(SAMPLES / "ap-politics.xml", tmp_path / "b.xml")
+    feed = FeedSpec(name="drop", url=str(tmp_path / "*.xml"))
+    first = process_feed(feed, None, None, NOW)
+    assert first.status == "fetched" and set(first.state.file_hashes) == {str(tmp_path / "a.xml"),
+                                                                          str(tmp_path / "b.xml")}
+    again = process_feed(feed, first.state, None, NOW)
+    assert again.status == "unchanged" and again.articles == []
+    shutil.copy(SAMPLES / "xinhua-world.xml", tmp_path / "c.xml")
+    third = process_feed(feed, again.state, None, NOW)
+    assert third.status == "fetched" and {a.feed_url for a in third.articles} == {feed.url}
+    assert {a.source_name for a in third.articles} == {"Xinhua | World"}
+    assert len(third.state.file_hashes) == 3

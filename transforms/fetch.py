@@ -55,7 +55,9 @@ def body_hash(body: bytes) -> str:
 
 
 def is_file_source(url: str) -> bool:
-    return urlsplit(url).scheme.lower() not in ("http", "https")
+    """A path, a glob or a file: URL (a one-letter scheme is a Windows drive)."""
+    scheme = urlsplit(url).scheme.lower()
+    return scheme in ("", "file") or len(scheme) == 1
 
 
 def fetch_feed(feed: FeedSpec, state: FeedState, client: HttpClient | None, now: datetime, *,
@@ -70,6 +72,9 @@ def fetch_feed(feed: FeedSpec, state: FeedState, client: HttpClient | None, now:
     if is_file_source(feed.url):
         max_bytes = client.max_bytes if client else 10_000_000
         return fetch_files(feed, state, max_bytes)
+    if urlsplit(feed.url).scheme.lower() not in ("http", "https"):
+        return [FetchResult(feed=feed, status="failed", url=feed.url, error_kind="bad_url",
+                            error=f"only http(s) URLs and local files are read, not {feed.url!r}")]
     if client is None:
         raise ValueError("an HTTP feed needs an HttpClient")
     return [fetch_http(feed, state, client, retries=retries, retry_max_wait=retry_max_wait, sleep=sleep, rng=rng)]

@@ -37,7 +37,16 @@ from urllib3.exceptions import (
 
 log = logging.getLogger(__name__)
 
-PRODUCT_USER_AGENT = "wirenews/0.1 (+feed ingestion; https://pypi.org/project/wirenews/)"
+def _product_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("wirenews")
+    except Exception:  # noqa: BLE001 - running from a source tree
+        return "0.1.0"
+
+
+PRODUCT_USER_AGENT = f"wirenews/{_product_version()} (news feed reader)"
 DEFAULT_MAX_BYTES = 10_000_000
 MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = (301, 308)

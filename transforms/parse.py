@@ -42,6 +42,7 @@ class ParseResult:
     error: str | None = None
     feed_title: str = ""
     version: str = ""
+    skipped_entries: int = 0  # entries that could not be turned into an Article (logged)
 
 
 def article_id(guid: str, canonical: str, feed_name: str) -> str:
@@ -143,6 +144,7 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedSpec, fetched_url
             result.articles.append(entry_to_article(entry, feed, fetched_url, site, feed_lang, result.feed_title,
                                                     first_seen))
         except Exception as e:  # noqa: BLE001 - one odd entry must not lose the others
+            result.skipped_entries += 1
             log.warning("feed %s: skipped an entry: %s: %s", feed.name, type(e).__name__, e)
     return result
 
@@ -228,9 +230,10 @@ def read_json_feed(body: bytes, fetched_url: str) -> FeedParserDict | None:
             "id": str(item.get("id", "")),
             "link": urljoin(base, link) if link else "",
             "title": item.get("title") or "",
-            "summary": item.get("summary") or "",
+            "summary": html.escape(item.get("summary") or ""),  # plain text in JSON Feed
             "content": [c for c in (
-                {"type": "text/html", "value": item.get("content_html"), "language": item.get("language") or lang},
+                {"type": "text/html", "value": _sanitize(item.get("content_html")),
+                 "language": item.get("language") or lang},
                 {"type": "text/plain", "value": html.escape(item.get("content_text") or ""),
                  "language": item.get("language") or lang},
             ) if c["value"]],
@@ -250,6 +253,18 @@ def read_json_feed(body: bytes, fetched_url: str) -> FeedParserDict | None:
     return FeedParserDict(bozo=False, version="json1", entries=entries, headers={},
                           feed=FeedParserDict(title=data.get("title") or "", link=data.get("home_page_url") or "",
                                               language=lang))
+
+
+def _sanitize(fragment: Any) -> str:
+    """The same HTML clean-up feedparser gives XML feeds (scripts, event handlers and styles removed)."""
+    if not isinstance(fragment, str) or not fragment:
+        return ""
+    try:
+        from feedparser.sanitizer import _sanitize_html
+
+        return _sanitize_html(fragment, "utf-8", "text/html")
+    except Exception:  # noqa: BLE001 - a feedparser without this helper: the clean stage strips tags anyway
+        return fragment
 
 
 def _json_date(value: Any) -> time.struct_time | None:

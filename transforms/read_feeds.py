@@ -67,6 +67,8 @@ def process_feed(feed: FeedSpec, state: FeedState | None, http: HttpClient | Non
         if parsed.bozo:
             out.counts["feeds_bozo"] += 1
             log.info("feed %s: ill-formed (%s), %d entries recovered", feed.name, parsed.bozo, len(parsed.articles))
+        if parsed.skipped_entries:
+            out.counts["entries_skipped"] += parsed.skipped_entries
         if parsed.error_kind:
             out.errors.append((res.url, parsed.error_kind, parsed.error or ""))
             continue
