@@ -81,10 +81,23 @@ def _connect(cfg: Any) -> Any:
 def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     import apache_beam as beam
 
-    from pipeline.bootstrap import bootstrap, ensure_aux_indices
     from pipeline.graph import build_batch
     from pipeline.runner import make_options, make_runner
-    from pipeline.summary import render, summarize
+
+    cfg = _prepare(args)
+    options = make_options(beam_args)
+    log.info("run: %d feed(s) from %s", len(cfg.feeds), cfg.path)
+    started = time.monotonic()
+    p = beam.Pipeline(runner=make_runner(options), options=options)
+    build_batch(p, cfg)
+    result = p.run()
+    result.wait_until_finish()
+    return _finish(args, cfg, result, started)
+
+
+def _prepare(args: argparse.Namespace) -> Any:
+    """Config checked, cluster reachable, template, index and alias in place: before any feed is fetched."""
+    from pipeline.bootstrap import bootstrap, ensure_aux_indices
 
     cfg = _load_config(args.config)
     client = _connect(cfg)
@@ -94,16 +107,14 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         log.info("writing to %s (index %s) on %s", cfg.es.index, index, ", ".join(cfg.es.hosts))
     finally:
         client.close()
-    options = make_options(beam_args)
-    log.info("run: %d feed(s) from %s", len(cfg.feeds), cfg.path)
-    started = time.monotonic()
-    p = beam.Pipeline(runner=make_runner(options), options=options)
-    build_batch(p, cfg)
-    result = p.run()
-    result.wait_until_finish()
+    return cfg
+
+
+def _finish(args: argparse.Namespace, cfg: Any, result: Any, started: float) -> int:
+    from pipeline.summary import render, summarize
+
     summary = summarize(result.metrics().query(), [f.name for f in cfg.feeds])
-    elapsed = time.monotonic() - started
-    print(render(summary, elapsed))
+    print(render(summary, time.monotonic() - started), flush=True)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary.to_json(), indent=2))
     failed = summary.feeds_failed + summary.dead_lettered
@@ -112,6 +123,46 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
                     summary.dead_lettered)
         return EXIT_FAILURES
     return EXIT_OK
+
+
+def cmd_stream(args: argparse.Namespace, beam_args: list[str]) -> int:
+    import signal
+    import tempfile
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    from pipeline.runner import is_local, make_options, make_runner
+    from pipeline.stream import build_stream
+
+    cfg = _prepare(args)
+    options = make_options(beam_args, streaming=True)
+    if is_local(options):
+        direct = options.view_as(DirectOptions)
+        if (direct.direct_num_workers or 1) != 1:
+            # The local runner drops a deferred restriction when it splits work over several workers.
+            log.warning("stream on the local runner uses one worker; --direct_num_workers=%s ignored",
+                        direct.direct_num_workers)
+        direct.direct_num_workers = 1
+        direct.direct_running_mode = "in_memory"
+    stop_dir = tempfile.mkdtemp(prefix="wirenews-stream-")
+    stop_file = str(Path(stop_dir) / "stop")
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("%s received: finishing the current poll, then stopping", signal.Signals(signum).name)
+        Path(stop_file).touch()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, request_stop)
+    log.info("stream: %d feed(s) from %s; stop with SIGTERM or Ctrl-C", len(cfg.feeds), cfg.path)
+    started = time.monotonic()
+    p = beam.Pipeline(runner=make_runner(options), options=options)
+    build_stream(p, cfg, stop_file)
+    result = p.run()
+    result.wait_until_finish()
+    Path(stop_file).unlink(missing_ok=True)
+    Path(stop_dir).rmdir()
+    return _finish(args, cfg, result, started)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -201,12 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="wirenews", description="Wire news from feeds to Elasticsearch.")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", parents=[common], help="one batch pass over every feed, then exit",
-                         epilog="Other arguments are Beam pipeline options, e.g. --direct_num_workers=2.")
-    run.add_argument("-c", "--config", required=True)
-    run.add_argument("--max-failures", type=int, default=0,
-                     help="failed feeds plus dead-lettered documents tolerated before exit code 1 (default 0)")
-    run.add_argument("--summary-json", help="also write the summary as JSON to this file")
+    for name, help_text in (("run", "one batch pass over every feed, then exit"),
+                            ("stream", "poll feeds on their schedules and index until SIGINT/SIGTERM")):
+        cmd = sub.add_parser(name, parents=[common], help=help_text,
+                             epilog="Other arguments are Beam pipeline options, e.g. --direct_num_workers=2.")
+        cmd.add_argument("-c", "--config", required=True)
+        cmd.add_argument("--max-failures", type=int, default=0,
+                         help="failed feeds plus dead-lettered documents tolerated before exit code 1 (default 0)")
+        cmd.add_argument("--summary-json", help="also write the summary as JSON to this file")
 
     search = sub.add_parser("search", parents=[common], help="search the index, with facets")
     search.add_argument("-c", "--config", required=True)
@@ -244,12 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "run":
+    if rest and args.command not in ("run", "stream"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     setup_logging(args.log_level, args.log_format)
     try:
         if args.command == "run":
             return cmd_run(args, rest)
+        if args.command == "stream":
+            return cmd_stream(args, rest)
         return {"search": cmd_search, "clean": cmd_clean, "tag": cmd_tag, "es": cmd_es, "kibana": cmd_kibana,
                 "config": cmd_config}[args.command](args)
     except SystemExit as e:

@@ -18,8 +18,11 @@ def build_batch(p: beam.Pipeline, cfg: Config) -> PCollection:
     return index_feeds(feeds, cfg)
 
 
-def index_feeds(feeds: PCollection, cfg: Config) -> PCollection:
-    """Everything after the feed list; shared by batch and streaming runs."""
+def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCollection:
+    """Everything after the feed list; shared by batch and streaming runs.
+
+    ``dedupe`` drops a story met again within the same long-running stream before any lookup.
+    """
     from transforms.clean import CleanArticles
     from transforms.entities import TagEntities
     from transforms.index import SkipUnchanged, WriteToElasticsearch
@@ -27,6 +30,10 @@ def index_feeds(feeds: PCollection, cfg: Config) -> PCollection:
 
     articles = feeds | "ReadFeeds" >> ReadFeeds(cfg.es)
     cleaned = articles | "Clean" >> beam.ParDo(CleanArticles())
+    if dedupe:
+        from pipeline.stream import DropSeen
+
+        cleaned = cleaned | "DropSeen" >> beam.ParDo(DropSeen())
     changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es)
     tagged = changed | "Entities" >> beam.ParDo(TagEntities())
     return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)
