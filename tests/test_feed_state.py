@@ -82,6 +82,7 @@ def test_a_changed_config_url_starts_afresh():
 def test_doc_round_trip_ignores_unknown_fields():
     s = on_success(initial_state("f", "u"), NOW, 300, changed=True, file_hashes={"/a.xml": "h"})
     doc = s.to_doc() | {"from_a_newer_version": 1}
+    assert doc["file_hashes"] == [{"path": "/a.xml", "sha256": "h"}]
     assert FeedState.from_doc(doc) == s
 
 
@@ -91,7 +92,8 @@ def test_store_round_trip_in_elasticsearch(es_client, es_settings):
     store.ensure_index()
     store.ensure_index()  # idempotent
     assert store.get("nope") is None
-    a = on_success(initial_state("a", "http://x/a"), NOW, 300, changed=True, etag='"1"', body_hash="h")
+    a = on_success(initial_state("a", "http://x/a"), NOW, 300, changed=True, etag='"1"', body_hash="h",
+                   file_hashes={"/drop/a.b.xml": "1", "/drop/c.xml": "2"})
     b = on_failure(initial_state("b", "http://x/b"), NOW, 300, "dns", "no such host")
     store.put(a)
     store.put(b)

@@ -38,12 +38,19 @@ class FeedState:
     next_poll_at: str | None = None
 
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        """The stored form. File hashes become a list: paths as field names would grow the mapping."""
+        doc = asdict(self)
+        doc["file_hashes"] = [{"path": p, "sha256": h} for p, h in sorted(self.file_hashes.items())]
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> FeedState:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in known})
+        values = {k: v for k, v in doc.items() if k in known}
+        files = values.get("file_hashes") or []
+        if isinstance(files, list):
+            values["file_hashes"] = {f["path"]: f["sha256"] for f in files if isinstance(f, dict) and "path" in f}
+        return cls(**values)
 
 
 def iso(dt: datetime) -> str:
@@ -150,6 +157,7 @@ STATE_MAPPING: dict[str, Any] = {
         "last_success_at": {"type": "date"},
         "last_attempt_at": {"type": "date"},
         "next_poll_at": {"type": "date"},
+        "file_hashes": {"type": "object", "enabled": False},
     },
 }
 
