@@ -1,9 +1,10 @@
 """Language detection for the enrich stage.
 
-py3langid (a numpy port of langid.py) was chosen by measurement over lingua:
-on wire-style paragraphs both name the language right, but py3langid needs a few
-megabytes instead of hundreds and runs in well under a millisecond per article,
-so it costs next to nothing beside NER and stays inside the per-worker memory budget.
+py3langid (a numpy port of langid.py) was chosen by measurement over lingua. On 248 real feed
+items (title and summary; English, French, Portuguese, Urdu, Chinese, German) both named every
+language right, but py3langid took about 1 ms per item and 76 MB resident (0.35 ms for a
+1,600-character article), lingua in low-accuracy mode about 5 ms and 87 MB, and lingua in
+high-accuracy mode 1.26 GB, more than the whole per-worker budget.
 """
 
 from __future__ import annotations
