@@ -23,6 +23,7 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
 
     ``dedupe`` drops a story met again within the same long-running stream before any lookup.
     """
+    from pipeline.progress import LogProgress
     from transforms.clean import CleanArticles
     from transforms.entities import TagEntities
     from transforms.index import SkipUnchanged, WriteToElasticsearch
@@ -35,5 +36,7 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
 
         cleaned = cleaned | "DropSeen" >> beam.ParDo(DropSeen())
     changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es)
-    tagged = changed | "Entities" >> beam.ParDo(TagEntities())
+    tagged = (changed
+              | "Entities" >> beam.ParDo(TagEntities())
+              | "Progress" >> beam.ParDo(LogProgress("articles tagged")))
     return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)
