@@ -375,3 +375,29 @@ def test_only_http_urls_are_fetched(http):
     with pytest.raises(FetchError) as e:
         http.get("ftp://example.com/feed.xml")
     assert e.value.kind == "bad_url"
+
+
+def test_one_request_at_a_time_per_host_across_threads(feed_server):
+    import threading
+
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def handler(req):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.1)
+        with lock:
+            active[0] -= 1
+        feed_server._send(req, 200, RSS, {"Content-Type": "application/rss+xml"})
+
+    feed_server.routes["/one.xml"] = Route(handler=handler)
+    client = HttpClient(gate=HostGate(min_gap=0.0, max_wait=10.0), timeout=5.0, pool_maxsize=4)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(client.get(feed_server.url("one.xml")).status))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert results == [200, 200, 200, 200] and peak[0] == 1

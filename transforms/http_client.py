@@ -153,9 +153,11 @@ class HostGate:
                                  retry_after=wait)
             if wait > 0:
                 self._sleep(wait)
-            yield
+            try:
+                yield
+            finally:
+                self._last[host] = self._clock()  # the gap runs from the end of this request
         finally:
-            self._last[host] = self._clock()
             lock.release()
 
 
@@ -263,7 +265,7 @@ class HttpClient:
                 current = target
                 continue
             elapsed = time.monotonic() - started
-            if status in (200, 203, 304) or (200 <= status < 300 and status != 204):
+            if status == 304 or (200 <= status < 300 and status != 204):
                 return HttpResponse(url=current, status=304 if status == 304 else 200, headers=resp_headers,
                                     body=body, redirects=redirects, elapsed=elapsed)
             retry_after = parse_retry_after(resp_headers.get("retry-after")) if status in (429, 503) else None
