@@ -262,6 +262,14 @@ def test_empty_article_is_skipped(tagger):
     assert tagger.tag("", "  ").status == "skipped: no text"
 
 
+def test_feed_language_decides_for_a_bare_headline(tagger):
+    bare = tagger.tag_many([("Floods hit Dhaka", "")])[0]
+    assert bare.language is None and bare.status.startswith("skipped: language undetermined")
+    hinted = tagger.tag_many([("Floods hit Dhaka", "")], hints=["en-US"])[0]
+    assert hinted.language == "en" and hinted.status == "tagged"
+    assert hinted.facets["location"] == ["Dhaka"]
+
+
 def test_tag_many_matches_tag(tagger):
     items = [
         ("Putin meets Xi", seed_body()),

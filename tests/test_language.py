@@ -32,6 +32,11 @@ def test_too_little_text_falls_back_to_the_hint():
     assert detect_language("", hint=None) == (None, 0.0)
 
 
+def test_short_headline_without_a_hint_has_no_language():
+    assert detect_language("Floods hit Dhaka")[0] is None
+    assert detect_language("Floods hit Dhaka", hint="en")[0] == "en"
+
+
 def test_hint_does_not_override_a_clear_text():
     assert detect_language(PARAGRAPHS["de"], hint="en")[0] == "de"
 

@@ -344,7 +344,7 @@ class Tagger:
         if not (title.strip() or body.strip()):
             return "skipped: no text"
         if language is None:
-            return "skipped: language unknown"
+            return "skipped: language undetermined (too little text, no feed language)"
         if language != self.language:
             return f"skipped: language {language} has no model"
         return None
