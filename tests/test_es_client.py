@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,7 +21,7 @@ SECRET = "c2VjcmV0LWtleS1kby1ub3QtbG9n"
 class FakeEs:
     """A loopback stand-in that answers like a secured cluster would, per path."""
 
-    def __init__(self, routes: dict[str, tuple[int, dict]]) -> None:
+    def __init__(self, routes: dict[str, tuple[int, dict]], tls: tuple[str, str] | None = None) -> None:
         self.routes = routes
         self.auth_headers: list[str] = []
         fake = self
@@ -42,11 +45,17 @@ class FakeEs:
             do_GET = do_POST = do_PUT = do_HEAD = _answer  # noqa: N815
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -62,8 +71,8 @@ ALL_GRANTED = (200, {"username": "wirenews", "has_all_requested": True, "cluster
 def fake():
     servers: list[FakeEs] = []
 
-    def start(routes):
-        servers.append(FakeEs(routes))
+    def start(routes, tls=None):
+        servers.append(FakeEs(routes, tls))
         return servers[-1]
 
     yield start
@@ -127,6 +136,25 @@ def test_a_cluster_of_another_major_is_named(fake):
         "root_cause": []}, "status": 400})})
     with pytest.raises(ConnectionProblem, match=r"elasticsearch>=8\.19,<9"):
         check_connection(settings(es.url))
+
+
+@pytest.fixture
+def self_signed(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def test_an_unknown_certificate_is_refused_and_accepted_with_its_ca(fake, self_signed):
+    es = fake({"/_security/_authenticate": AUTH_OK, "/_security/user/_has_privileges": ALL_GRANTED},
+              tls=self_signed)
+    with pytest.raises(ConnectionProblem, match="TLS verification failed.*WIRENEWS_ES_CA_CERTS"):
+        check_connection(settings(es.url, api_key=SECRET))
+    check_connection(settings(es.url, api_key=SECRET, ca_certs=self_signed[0]))
 
 
 def test_tls_is_verified_by_default():

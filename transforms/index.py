@@ -136,6 +136,10 @@ class _WriteFn(beam.DoFn):
     def start_bundle(self) -> None:
         self.buffer, self.buffered_bytes, self.origins = [], 0, {}
 
+    def teardown(self) -> None:  # best effort only: everything was flushed in finish_bundle
+        if self.sink is not None:
+            self.sink.client.close()
+
     def process(self, request: IndexRequest, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
         item = encode(request)
         if self.buffer and (len(self.buffer) >= self.settings.bulk_max_docs
@@ -178,6 +182,10 @@ class _StoreDeadLettersFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self.buffer = []
+
+    def teardown(self) -> None:
+        if getattr(self, "sink", None) is not None:
+            self.sink.client.close()
 
     def process(self, record: dict[str, Any]):
         self.buffer.append(record)
@@ -234,6 +242,10 @@ class _SkipUnchangedFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self.buffer = []
+
+    def teardown(self) -> None:
+        if getattr(self, "lookup", None) is not None:
+            self.lookup.client.close()
 
     def process(self, article: Article, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
         self.buffer.append((article, timestamp, window))
