@@ -171,3 +171,11 @@ def test_dofn_in_a_pipeline() -> None:
                 ("2", "Markets fell.", "xinhua", ["xinhua.enditem"]),
             ]),
         )
+
+
+def test_nitf_headline_said_twice_goes_without_a_title(cleaner: Cleaner) -> None:
+    raw = "Floods close roads\n  Floods close roads\n\nThe Associated Press\n\nDENVER\n\nFloods closed roads on Monday."
+    result = cleaner.clean(raw)
+    assert result.text == "Floods closed roads on Monday."
+    assert result.dateline == {"location": "DENVER", "date_text": None} and result.agency == "ap"
+    assert cleaner.clean("Yes yes. Yes yes.\n\nMore text follows here.").text.startswith("Yes yes. Yes yes.")

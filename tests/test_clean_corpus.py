@@ -42,21 +42,24 @@ class Report:
     no_text: dict[str, str] = field(default_factory=dict)  # feed -> why nothing was cleaned
 
 
-def _entries(path: Path) -> tuple[list[tuple[str, str]], str | None]:
-    """(html, domain) per entry; JSON Feed is read directly, since feedparser does not read JSON."""
+def _entries(path: Path) -> tuple[list[tuple[str, str, str]], str | None]:
+    """(html, domain, title) per entry; JSON Feed is read directly, since feedparser does not read JSON."""
     data = path.read_bytes()
     if path.suffix == ".json":
         doc = json.loads(data)
         items = doc.get("items") if isinstance(doc, dict) else None
         if not items or not any("content_html" in i or "content_text" in i for i in items):
             return [], "JSON without article text (not a JSON Feed)"
-        return [(i.get("content_html") or i.get("content_text") or "", urlsplit(i.get("url", "")).hostname or "")
-                for i in items], None
+        return [
+            (i.get("content_html") or i.get("content_text") or "", urlsplit(i.get("url", "")).hostname or "",
+             i.get("title") or "")
+            for i in items
+        ], None
     parsed = feedparser.parse(data)
     out = []
     for e in parsed.entries:
         html = (e.get("content") or [{}])[0].get("value") or e.get("summary") or ""
-        out.append((html, urlsplit(e.get("link", "")).hostname or ""))
+        out.append((html, urlsplit(e.get("link", "")).hostname or "", e.get("title", "")))
     return out, None if out else "no entries"
 
 
@@ -67,9 +70,9 @@ def run_corpus(cleaner: Cleaner) -> Report:
         entries, why = _entries(path)
         if why:
             report.no_text[feed] = why
-        for html, domain in entries:
+        for html, domain, title in entries:
             source = "\n\n".join(to_paragraphs(html))
-            report.items.append(Item(feed, source, cleaner.clean(html, domain=domain or None)))
+            report.items.append(Item(feed, source, cleaner.clean(html, domain=domain or None, title=title or None)))
     return report
 
 

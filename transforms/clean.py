@@ -198,11 +198,22 @@ class _Run:
         return False
 
     def try_headline(self, heading: str) -> bool:
-        """A first paragraph that only repeats the headline (NITF and some portals print it once or twice)."""
+        """A first paragraph that only repeats the headline (NITF and some portals print it once or twice).
+
+        Without a title, a short first line said twice (NITF's hl1 and hl2), in one paragraph or two,
+        is taken for the headline: reporting never reads that way.
+        """
         if not self.paras:
             return False
         para = self.paras[0]
-        if para.casefold() not in (heading.casefold(), f"{heading} {heading}".casefold()):
+        if len(self.paras) > 1 and para == self.paras[1] and 10 <= len(para) <= 200:
+            self.removed.append(Removal(HEADLINE_RULE, f"{para}\n\n{para}"))
+            del self.paras[:2]
+            return True
+        h = len(para) // 2
+        doubled = 21 <= len(para) <= 400 and para[h] == " " and para[:h] == para[h + 1 :]
+        repeats_title = bool(heading) and para.casefold() in (heading.casefold(), f"{heading} {heading}".casefold())
+        if not (doubled or repeats_title):
             return False
         self.removed.append(Removal(HEADLINE_RULE, para))
         self.paras.pop(0)
@@ -304,7 +315,7 @@ class Cleaner:
         found: Pack | None = None
         heading = normalise_text(title) if title else ""
         for _ in range(6):
-            fired = bool(heading) and run.try_headline(heading)
+            fired = run.try_headline(heading)
             for pack in active:
                 for rule in pack.rules:
                     if rule.where == "start" and run.try_start(rule, _share(rule, pack)):

@@ -117,8 +117,8 @@ def html_to_paragraphs(raw: str) -> list[str]:
 
 def _looks_hard_wrapped(lines: list[str]) -> bool:
     """Wire copy wrapped at a fixed width: every line but the last is long and none ends a sentence alone."""
-    if len(lines) < 2:
-        return False
+    if len(lines) < 2 or (len(lines) == 2 and len(lines[1]) >= len(lines[0])):
+        return False  # two lines, the second as long as the first: two lines, not one wrapped paragraph
     body = lines[:-1]
     return all(50 <= len(line) <= 80 for line in body) and not all(
         line.rstrip().endswith((".", '"', "\u201d", "?", "!")) for line in body
