@@ -7,10 +7,17 @@ reports metrics. Clients are made in ``setup`` (they do not pickle) and nothing
 relies on ``teardown``.
 
 Input of ``WriteToElasticsearch``: a PCollection of ``Article`` (converted
-with ``to_document``), of ``IndexRequest``, or of ``(doc_id, document)``
-tuples. Output: a PCollection of dead-letter records (dicts: ``doc_id``,
-``feed``, ``error.{type,reason,status}``, ``@timestamp``, ``document``), which
-are also stored in the dead-letter index.
+with ``to_document``), of ``IndexRequest``, or of ``(doc_id, document)`` or
+``(doc_id, document, feed)`` tuples. Output: a PCollection of dead-letter
+records (dicts: ``doc_id``, ``feed``, ``error.{type,reason,status}``,
+``@timestamp``, ``attempts``, ``document``), already stored in the dead-letter
+index (or the local NDJSON file). Elements no document can be built from
+(an Article without an id) become dead-letter records too.
+
+``SkipUnchanged`` sits before the entity stage: one ``mget`` per batch reads the
+stored ``content_hash`` and ``first_seen_at``; an article whose hash is stored
+already is dropped (no tagging, no write), a changed one keeps its
+``first_seen_at``.
 """
 
 from __future__ import annotations
