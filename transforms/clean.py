@@ -400,7 +400,7 @@ def clean_article(article: Article, cleaner: Cleaner) -> Article:
 class CleanArticles(beam.DoFn):
     """Beam wrapper: the Cleaner is built once per worker in setup()."""
 
-    def __init__(self, rules_dir: str | None = None) -> None:
+    def __init__(self, rules_dir: str | Path | None = None) -> None:
         self.rules_dir = rules_dir
         self.cleaner: Cleaner | None = None
 
