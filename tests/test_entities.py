@@ -17,6 +17,7 @@ from transforms.entities import (
     apply_entities,
     facets_of,
     load_nlp,
+    mentions_from_doc,
     resolve_entities,
     trim_mention,
 )
@@ -238,6 +239,39 @@ def test_seed_article(tagger):
     saliences = [e["salience"] for e in result.entities]
     assert saliences == sorted(saliences, reverse=True)
     assert {"Xi Jinping", "Vladimir Putin"} & {e["name"] for e in result.entities[:2]}
+
+
+def test_model_mistyped_surname_still_counts_for_the_person(tagger):
+    result = tagger.tag(
+        "Court rules on appeal",
+        "Chief Justice Maria Lindqvist said on Monday that the appeal had failed. Lindqvist declined to comment.",
+    )
+    assert result.facets["person"] == ["Maria Lindqvist"] and result.facets["org"] == []
+    assert result.entities[0]["mentions"] == 2
+
+
+def test_mentions_from_doc_trims_joins_and_drops(nlp):
+    from spacy.tokens import Doc, Span
+
+    words = ["Chief", "Justice", "Maria", "Lindqvist", "met", "Prince", "Abdulaziz", "bin", "Salman", "at", "the"]
+    words += ["UN", "'s", "office", "on", "Monday", "."]
+    spaces = [True] * len(words)
+    spaces[11] = spaces[15] = False
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    doc.ents = [
+        Span(doc, 0, 4, "PERSON"),
+        Span(doc, 5, 7, "PERSON"),
+        Span(doc, 7, 9, "PERSON"),
+        Span(doc, 10, 13, "ORG"),
+        Span(doc, 15, 16, "DATE"),
+    ]
+    mentions = mentions_from_doc(doc, in_title=False)
+    assert [(m.text, m.type) for m in mentions] == [
+        ("Maria Lindqvist", "PERSON"),
+        ("Prince Abdulaziz bin Salman", "PERSON"),
+        ("UN", "ORG"),
+    ]
+    assert [doc.text[m.offset : m.offset + len(m.text)] for m in mentions] == [m.text for m in mentions]
 
 
 def test_title_is_tagged(tagger):

@@ -4,6 +4,13 @@ The pure part turns spaCy docs into plain lists and dicts (``mentions_from_doc``
 ``resolve_entities``, ``build_result``) and is tested without Beam; ``Tagger`` owns
 the model and runs whole batches through one ``nlp.pipe``; ``TagEntities`` is the
 thin DoFn that buffers articles into those batches.
+
+Per article: mentions of PERSON, ORG, GPE, LOC, NORP, FAC and EVENT from title and body, trimmed
+("the UN's" -> "UN"); spellings the alias table knows take its name and type ("UN" -> United Nations,
+ORG); a short mention takes the one longest mention of its type that contains it ("Putin" -> Vladimir
+Putin); case variants merge. Salience mixes mentions (relative to the article's most mentioned entity),
+presence in the title and how early the body first names it. ``entities_status`` says "tagged", or
+"skipped: <why>" for articles in a language without a model and articles with no text.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.aliases import ENTITY_TYPES, AliasTable, alias_key
 from transforms.article import Article
-from transforms.language import detect_language
+from transforms.language import SAMPLE_CHARS, detect_language
 from transforms.nlp_model import DEFAULT_MODEL, ModelIntegrityError, load_nlp
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -158,10 +165,8 @@ def mentions_from_doc(doc: Doc, in_title: bool, aliases: AliasTable | None = Non
         if trimmed is None:
             continue
         text, offset = trimmed
-        if label == "PERSON":
-            match = _PERSON_TITLE.match(text)
-            if match and match.end() < len(text):
-                text, offset = text[match.end() :], offset + match.end()
+        while label == "PERSON" and (match := _PERSON_TITLE.match(text)) and match.end() < len(text):
+            text, offset = text[match.end() :], offset + match.end()
         if aliases is not None and aliases.ignored(text):
             continue
         mentions.append(Mention(" ".join(text.split()), label, offset, in_title))
@@ -357,7 +362,7 @@ class Tagger:
         texts: list[str] = []
         for index, ((title, body), hint) in enumerate(zip(items, hints, strict=True)):
             title, body = title or "", body or ""
-            language, _ = detect_language(f"{title}\n{body}", hint)
+            language, _ = detect_language(f"{title}\n{body[:SAMPLE_CHARS]}", hint)
             languages.append(language)
             status = self._status_for(language, title, body)
             if status is None:
@@ -385,7 +390,9 @@ def apply_entities(article: Article, result: EntityResult) -> Article:
 
 
 class TagEntities(beam.DoFn):
-    """Tags Articles in batches; the model loads once per DoFn instance, in ``setup``."""
+    """Tags Articles in batches of ``batch_size``; the model loads in ``setup``, once per DoFn instance
+    (Beam keeps one per worker thread and reuses it across bundles), and what is left flushes in
+    ``finish_bundle`` with each article's own timestamp and window."""
 
     def __init__(self, model: str = DEFAULT_MODEL, aliases_path: str | None = None, batch_size: int = 64):
         self._model = model
