@@ -100,5 +100,10 @@ def test_store_round_trip_in_elasticsearch(es_client, es_settings):
     assert store.get("a") == a and store.get("b") == b
     es_client.indices.refresh(index=es_settings.state_index)
     assert store.load_all() == {"a": a, "b": b}
+    newer = on_success(a, NOW, 300, changed=True, etag='"2"')
+    store.put(newer, pending=True)
+    es_client.indices.refresh(index=es_settings.state_index)
+    assert store.get("a") == a and store.load_all() == {"a": a, "b": b}
+    assert store.commit_pending() == 1 and store.get("a") == newer
     mapping = es_client.indices.get_mapping(index=es_settings.state_index)[es_settings.state_index]["mappings"]
     assert mapping["properties"]["next_poll_at"]["type"] == "date"

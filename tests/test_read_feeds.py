@@ -36,12 +36,12 @@ class _Spool(beam.DoFn):
             f.write(json.dumps(article.to_dict()) + "\n")
 
 
-def _run(feeds: list[FeedSpec], es=None) -> tuple[list, dict[str, int]]:
+def _run(feeds: list[FeedSpec], es=None, **options) -> tuple[list, dict[str, int]]:
     """Run ReadFeeds; return the articles and the committed counters as {namespace/name: value}."""
     with tempfile.TemporaryDirectory() as tmp:
         spool = os.path.join(tmp, "articles.jsonl")
         p = TestPipeline(runner=FnApiRunner())
-        _ = p | beam.Create(feeds) | ReadFeeds(es, timeout=5.0, min_gap=0.0) | beam.ParDo(_Spool(spool))
+        _ = p | beam.Create(feeds) | ReadFeeds(es, timeout=5.0, min_gap=0.0, **options) | beam.ParDo(_Spool(spool))
         result = p.run()
         result.wait_until_finish()
         collected = []
@@ -156,3 +156,16 @@ def test_a_drop_folder_yields_only_new_or_changed_files(tmp_path):
     assert third.status == "fetched" and {a.feed_url for a in third.articles} == {feed.url}
     assert {a.source_name for a in third.articles} == {"Xinhua | World"}
     assert len(third.state.file_hashes) == 3
+
+
+def test_deferred_state_is_only_trusted_once_committed(feed_server, es_settings, es_client):
+    feeds = [FeedSpec(name="afp", url=feed_server.url("afp-europe.atom"))]
+    first, _ = _run(feeds, es_settings, defer_state=True)
+    store = FeedStateStore(es_client, es_settings.state_index)
+    assert first and store.get("afp") is None  # pending only: as if the run died before indexing
+    again, c2 = _run(feeds, es_settings, defer_state=True)
+    assert [a["id"] for a in again] == [a["id"] for a in first] and c2["wirenews/feeds_fetched"] == 1
+    assert store.commit_pending() == 1 and store.get("afp").etag
+    third, c3 = _run(feeds, es_settings, defer_state=True)
+    assert third == [] and c3["wirenews/feeds_unchanged"] == 1
+    assert store.commit_pending() == 0

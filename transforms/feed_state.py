@@ -4,6 +4,10 @@ The state is a plain dataclass and the rules are pure functions of (state, outco
 backoff and validator logic is tested without a network or a cluster. ``FeedStateStore`` is the thin
 Elasticsearch read/write around it: one document per feed, ``_id`` = the feed name, in
 ``EsSettings.state_index``, so a restarted or distributed run continues where the last one stopped.
+
+Written at once, a feed's new validators can outrun its articles: a run killed after the state write
+but before the index write would get a 304 next time and never see those articles again. A batch run
+that wants "nothing lost" writes the state as pending and commits it after the index write succeeded.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+PENDING_SUFFIX = "#pending"
 BACKOFF_BASE = 60.0  # seconds after the first failure
 BACKOFF_CAP = 24 * 3600.0  # a feed failing for days is still tried once a day
 
@@ -158,6 +163,7 @@ STATE_MAPPING: dict[str, Any] = {
         "last_attempt_at": {"type": "date"},
         "next_poll_at": {"type": "date"},
         "file_hashes": {"type": "object", "enabled": False},
+        "pending": {"type": "boolean"},
     },
 }
 
@@ -188,7 +194,22 @@ class FeedStateStore:
         if not self.client.indices.exists(index=self.index):
             return {}
         resp = self.client.search(index=self.index, size=size, query={"match_all": {}})
-        return {h["_id"]: FeedState.from_doc(h["_source"]) for h in resp["hits"]["hits"]}
+        return {h["_id"]: FeedState.from_doc(h["_source"]) for h in resp["hits"]["hits"]
+                if not h["_id"].endswith(PENDING_SUFFIX)}
 
-    def put(self, state: FeedState) -> None:
-        self.client.index(index=self.index, id=state.name, document=state.to_doc())
+    def put(self, state: FeedState, *, pending: bool = False) -> None:
+        """Write the state; ``pending`` keeps it aside until ``commit_pending`` (see ReadFeeds ``defer_state``)."""
+        doc_id = state.name + PENDING_SUFFIX if pending else state.name
+        self.client.index(index=self.index, id=doc_id, document=state.to_doc() | {"pending": pending})
+
+    def commit_pending(self) -> int:
+        """Make every pending state the feed's state; call once the run's articles are safely indexed."""
+        if not self.client.indices.exists(index=self.index):
+            return 0
+        self.client.indices.refresh(index=self.index)
+        resp = self.client.search(index=self.index, size=10_000, query={"term": {"pending": True}})
+        for hit in resp["hits"]["hits"]:
+            state = FeedState.from_doc(hit["_source"])
+            self.put(state)
+            self.client.delete(index=self.index, id=hit["_id"])
+        return len(resp["hits"]["hits"])

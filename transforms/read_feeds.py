@@ -104,7 +104,8 @@ def process_feed(feed: FeedSpec, state: FeedState | None, http: HttpClient | Non
 
 class _ReadFeedFn(beam.DoFn):
     def __init__(self, es: Any, max_bytes: int, timeout: float, user_agent: str | None,
-                 min_gap: float | None, full_text_enabled: bool) -> None:
+                 min_gap: float | None, full_text_enabled: bool, defer_state: bool = False) -> None:
+        self.defer_state = defer_state
         self.es = es
         self.max_bytes = max_bytes
         self.timeout = timeout
@@ -144,7 +145,7 @@ class _ReadFeedFn(beam.DoFn):
                                                    "internal", f"{type(e).__name__}: {e}"))
         if self.store is not None and outcome.state is not None and outcome.status != "skipped":
             try:
-                self.store.put(outcome.state)
+                self.store.put(outcome.state, pending=self.defer_state and outcome.status == "fetched")
             except Exception as e:  # noqa: BLE001
                 log.warning("feed %s: cannot write feed state: %s", feed.name, e)
         for name, n in outcome.counts.items():
@@ -162,11 +163,19 @@ class _ReadFeedFn(beam.DoFn):
 
 
 class ReadFeeds(beam.PTransform):
-    """PCollection[FeedSpec] -> PCollection[Article]; ``es=None`` keeps no feed state (tests, one-off runs)."""
+    """PCollection[FeedSpec] -> PCollection[Article]; ``es=None`` keeps no feed state (tests, one-off runs).
+
+    ``min_gap``: seconds between two requests to one host (default 1). ``full_text=False`` turns page
+    fetching off whatever the feeds say. ``defer_state``: a feed that yielded articles gets its new
+    state written as pending, to be made current by ``FeedStateStore.commit_pending()`` once the run's
+    articles are indexed; until then the next run fetches it again (ids are stable, so nothing doubles).
+    """
 
     def __init__(self, es: Any | None, *, max_bytes: int = 10_000_000, timeout: float = 30.0,
-                 user_agent: str | None = None, min_gap: float | None = None, full_text: bool = True) -> None:
+                 user_agent: str | None = None, min_gap: float | None = None, full_text: bool = True,
+                 defer_state: bool = False) -> None:
         super().__init__()
+        self.defer_state = defer_state
         self.es = es
         self.max_bytes = max_bytes
         self.timeout = timeout
@@ -176,4 +185,5 @@ class ReadFeeds(beam.PTransform):
 
     def expand(self, feeds):
         return feeds | "FetchAndParse" >> beam.ParDo(
-            _ReadFeedFn(self.es, self.max_bytes, self.timeout, self.user_agent, self.min_gap, self.full_text))
+            _ReadFeedFn(self.es, self.max_bytes, self.timeout, self.user_agent, self.min_gap, self.full_text,
+                        self.defer_state))
