@@ -80,9 +80,11 @@ def test_a_changed_config_url_starts_afresh():
 
 
 def test_doc_round_trip_ignores_unknown_fields():
-    s = on_success(initial_state("f", "u"), NOW, 300, changed=True, file_hashes={"/a.xml": "h"})
+    s = on_success(initial_state("f", "u"), NOW, 300, changed=True, file_hashes={"/a.xml": "h"},
+                   entry_hashes={"id1": "e1"})
     doc = s.to_doc() | {"from_a_newer_version": 1}
     assert doc["file_hashes"] == [{"path": "/a.xml", "sha256": "h"}]
+    assert doc["entry_hashes"] == [{"id": "id1", "hash": "e1"}]
     assert FeedState.from_doc(doc) == s
 
 

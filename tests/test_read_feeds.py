@@ -169,3 +169,23 @@ def test_deferred_state_is_only_trusted_once_committed(feed_server, es_settings,
     third, c3 = _run(feeds, es_settings, defer_state=True)
     assert third == [] and c3["wirenews/feeds_unchanged"] == 1
     assert store.commit_pending() == 0
+
+
+def test_a_changed_feed_passes_on_only_new_or_edited_entries(feed_server):
+    def rss(*items: tuple[str, str]) -> bytes:
+        body = "".join(f"<item><title>{t}</title><link>http://e.example/{g}</link><guid>urn:e:{g}</guid></item>"
+                       for g, t in items)
+        return f'<rss version="2.0"><channel><title>E</title>{body}</channel></rss>'.encode()
+
+    http = HttpClient(gate=HostGate(min_gap=0.0), timeout=5.0)
+    feed = FeedSpec(name="e", url=feed_server.url("e.xml"))
+    feed_server.routes["/e.xml"] = Route(body=rss(("1", "One"), ("2", "Two")))
+    first = process_feed(feed, None, http, NOW)
+    assert [a.title for a in first.articles] == ["One", "Two"] and len(first.state.entry_hashes) == 2
+    feed_server.routes["/e.xml"] = Route(body=rss(("3", "Three"), ("1", "One, updated"), ("2", "Two")))
+    second = process_feed(feed, first.state, http, NOW)
+    assert [a.title for a in second.articles] == ["Three", "One, updated"]
+    assert second.counts["articles_parsed"] == 3 and second.counts["articles_unchanged"] == 1
+    assert len(second.state.entry_hashes) == 3
+    # forgetting the state brings everything back
+    assert len(process_feed(feed, None, http, NOW).articles) == 3

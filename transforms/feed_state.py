@@ -33,6 +33,7 @@ class FeedState:
     last_modified: str | None = None
     body_hash: str | None = None
     file_hashes: dict[str, str] = field(default_factory=dict)  # path -> sha256, for file and glob feeds
+    entry_hashes: dict[str, str] = field(default_factory=dict)  # article id -> entry hash, last poll's entries
     permanent_url: str | None = None  # where a permanent redirect moved the feed
     last_success_at: str | None = None
     last_attempt_at: str | None = None
@@ -46,6 +47,7 @@ class FeedState:
         """The stored form. File hashes become a list: paths as field names would grow the mapping."""
         doc = asdict(self)
         doc["file_hashes"] = [{"path": p, "sha256": h} for p, h in sorted(self.file_hashes.items())]
+        doc["entry_hashes"] = [{"id": i, "hash": h} for i, h in sorted(self.entry_hashes.items())]
         return doc
 
     @classmethod
@@ -55,6 +57,9 @@ class FeedState:
         files = values.get("file_hashes") or []
         if isinstance(files, list):
             values["file_hashes"] = {f["path"]: f["sha256"] for f in files if isinstance(f, dict) and "path" in f}
+        entries = values.get("entry_hashes") or []
+        if isinstance(entries, list):
+            values["entry_hashes"] = {e["id"]: e["hash"] for e in entries if isinstance(e, dict) and "id" in e}
         return cls(**values)
 
 
@@ -111,7 +116,8 @@ def backoff_seconds(failures: int, rng: random.Random | None = None,
 
 def on_success(state: FeedState, now: datetime, poll_interval: int, *, changed: bool,
                etag: str | None = None, last_modified: str | None = None, body_hash: str | None = None,
-               permanent_url: str | None = None, file_hashes: dict[str, str] | None = None) -> FeedState:
+               permanent_url: str | None = None, file_hashes: dict[str, str] | None = None,
+               entry_hashes: dict[str, str] | None = None) -> FeedState:
     """A fetch that worked (200 or 304): validators kept, failures forgotten, next poll on schedule."""
     s = FeedState(**asdict(state))
     if etag is not None:
@@ -122,6 +128,8 @@ def on_success(state: FeedState, now: datetime, poll_interval: int, *, changed: 
         s.body_hash = body_hash
     if file_hashes is not None:
         s.file_hashes = dict(file_hashes)
+    if entry_hashes is not None:
+        s.entry_hashes = dict(entry_hashes)
     if permanent_url:
         s.permanent_url = permanent_url
     s.last_success_at = iso(now)
@@ -163,6 +171,7 @@ STATE_MAPPING: dict[str, Any] = {
         "last_attempt_at": {"type": "date"},
         "next_poll_at": {"type": "date"},
         "file_hashes": {"type": "object", "enabled": False},
+        "entry_hashes": {"type": "object", "enabled": False},
         "pending": {"type": "boolean"},
     },
 }
