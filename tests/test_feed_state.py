@@ -109,3 +109,11 @@ def test_store_round_trip_in_elasticsearch(es_client, es_settings):
     assert store.commit_pending() == 1 and store.get("a") == newer
     mapping = es_client.indices.get_mapping(index=es_settings.state_index)[es_settings.state_index]["mappings"]
     assert mapping["properties"]["next_poll_at"]["type"] == "date"
+
+
+def test_a_moved_address_that_keeps_failing_is_given_up():
+    s = on_success(initial_state("f", "http://old/f"), NOW, 300, changed=True, permanent_url="http://new/f")
+    s = on_failure(s, NOW, 300, "http_status", "404")
+    assert fetch_url(s) == "http://new/f"
+    s = on_failure(on_failure(s, NOW, 300, "http_status", "404"), NOW, 300, "http_status", "404")
+    assert fetch_url(s) == "http://old/f" and s.permanent_url is None

@@ -87,9 +87,18 @@ def for_feed(state: FeedState | None, name: str, url: str) -> FeedState:
     return state
 
 
+PERMANENT_URL_GIVE_UP = 3  # consecutive failures at the moved address before trying the configured one again
+
+
 def fetch_url(state: FeedState) -> str:
-    """Where to fetch: the permanent redirect target once one was seen, else the configured URL."""
-    return state.permanent_url or state.url
+    """Where to fetch: the permanent redirect target once one was seen, else the configured URL.
+
+    A moved address that keeps failing is not trusted for ever: after a few failures the configured URL
+    is asked again (and a new redirect, if any, is recorded afresh).
+    """
+    if state.permanent_url and state.consecutive_failures < PERMANENT_URL_GIVE_UP:
+        return state.permanent_url
+    return state.url
 
 
 def is_backing_off(state: FeedState, now: datetime) -> bool:
@@ -147,6 +156,8 @@ def on_failure(state: FeedState, now: datetime, poll_interval: int, kind: str, m
     """A failed poll: count it and push the next poll out (backoff, or the server's Retry-After if longer)."""
     s = FeedState(**asdict(state))
     s.consecutive_failures = state.consecutive_failures + 1
+    if s.consecutive_failures >= PERMANENT_URL_GIVE_UP:
+        s.permanent_url = None
     s.last_attempt_at = iso(now)
     s.last_status = "failed"
     s.last_error_kind = kind
