@@ -189,3 +189,15 @@ def test_a_changed_feed_passes_on_only_new_or_edited_entries(feed_server):
     assert len(second.state.entry_hashes) == 3
     # forgetting the state brings everything back
     assert len(process_feed(feed, None, http, NOW).articles) == 3
+
+
+def test_bozo_reasons_are_counted_by_kind(tmp_path):
+    from transforms.read_feeds import bozo_kind
+
+    assert bozo_kind("SAXParseException: not well-formed") == "sax_parse_exception"
+    assert bozo_kind("CharacterEncodingOverride: document declared as utf-8") == "character_encoding_override"
+    path = tmp_path / "broken.xml"
+    path.write_bytes((Path(__file__).parent / "data" / "ingest" / "rss_illformed.xml").read_bytes())
+    out = process_feed(FeedSpec(name="b", url=str(path)), None, None, NOW)
+    assert out.status == "fetched" and len(out.articles) == 2
+    assert out.counts["feeds_bozo"] == 1 and out.counts["bozo_sax_parse_exception"] == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -71,6 +72,7 @@ def process_feed(feed: FeedSpec, state: FeedState | None, http: HttpClient | Non
         parsed = parse_feed(res.body, res.headers, feed, res.url, now)
         if parsed.bozo:
             out.counts["feeds_bozo"] += 1
+            out.counts[f"bozo_{bozo_kind(parsed.bozo)}"] += 1
             log.info("feed %s: ill-formed (%s), %d entries recovered", feed.name, parsed.bozo, len(parsed.articles))
         if parsed.skipped_entries:
             out.counts["entries_skipped"] += parsed.skipped_entries
@@ -111,6 +113,12 @@ def process_feed(feed: FeedSpec, state: FeedState | None, http: HttpClient | Non
             log.info("feed %s: moved permanently to %s", feed.name, http_res.permanent_url)
     out.counts[f"feeds_{out.status}"] += 1
     return out
+
+
+def bozo_kind(reason: str) -> str:
+    """A counter-friendly name for feedparser's reason: "SAXParseException: ..." -> "sax_parse_exception"."""
+    name = reason.split(":", 1)[0].strip() or "unknown"
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower().replace(" ", "_")
 
 
 def entry_hash(article: Article) -> str:
