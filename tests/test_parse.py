@@ -147,3 +147,12 @@ def test_a_file_feed_resolves_relative_links_against_its_site(tmp_path):
     path.write_bytes(body)
     res = parse_feed(body, {}, FEED, str(path), NOW)
     assert res.articles[0].canonical_url == "https://site.example/news/1"
+
+
+def test_html_titles_become_plain_text():
+    body = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title><entry><id>urn:a</id>'
+            b'<title type="html">Fish &amp;amp; &lt;b&gt;chips&lt;/b&gt;</title></entry>'
+            b'<entry><id>urn:b</id><title>A &lt;b&gt; is literal here</title></entry></feed>')
+    a, b = parse_feed(body, {}, FEED, "http://x.example/f", NOW).articles
+    assert a.title == "Fish & chips"
+    assert b.title == "A <b> is literal here"

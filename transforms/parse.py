@@ -182,7 +182,7 @@ def entry_to_article(entry: Any, feed: FeedSpec, fetched_url: str, site: str, fe
         guid=guid,
         url=link or "",
         canonical_url=canonical,
-        title=_text(entry.get("title")),
+        title=_title(entry),
         summary_html=_text(entry.get("summary")),
         content_html=content_html,
         published_at=_iso(published),
@@ -320,6 +320,17 @@ def fallback_date(raw: Any) -> datetime | None:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _title(entry: Any) -> str:
+    """Titles are plain text; an HTML title (Atom type="html") loses its tags and entities."""
+    title = _text(entry.get("title"))
+    if "html" in ((entry.get("title_detail") or {}).get("type") or "") and ("<" in title or "&" in title):
+        title = " ".join(html.unescape(_TAGS.sub(" ", title)).split())
+    return title
 
 
 def _entry_link(entry: Any) -> str:
