@@ -68,6 +68,7 @@ def requests(n: int, feed: str = "f") -> list[IndexRequest]:
 
 def sink(client, tmp_path, **kw) -> ElasticsearchSink:
     kw.setdefault("deadletter_index", "a-deadletter")
+    kw.setdefault("concurrency", 1)  # scripted steps are consumed in order
     return ElasticsearchSink(client, "a", deadletter_path=str(tmp_path / "dl.ndjson"), sleep=lambda s: None,
                              rng=random.Random(1), **kw)
 
@@ -165,6 +166,14 @@ def test_the_sink_splits_by_its_caps(tmp_path):
     client = ScriptedClient(["ok"] * 3)
     sink(client, tmp_path, max_docs=2).write(requests(5))
     assert [len(s) for s in client.sent] == [2, 2, 1]
+
+
+def test_batches_in_flight_together_write_everything_once(tmp_path):
+    client = ScriptedClient(["ok"] * 25)
+    report = sink(client, tmp_path, max_docs=4, concurrency=3).write(requests(97))
+    assert sorted(i for sent in client.sent for i in sent) == sorted(f"id-{i}" for i in range(97))
+    assert sorted(r.id for r in report.created) == sorted(f"id-{i}" for i in range(97))
+    assert len(report.bulk_latency_ms) == 25
 
 
 def test_backoff_grows_with_jitter_and_is_capped():

@@ -12,6 +12,7 @@ and the deterministic ``_id`` makes that harmless.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -149,11 +151,13 @@ class ElasticsearchSink:
         max_retries: int = 6,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
+        concurrency: int = 2,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
         self.index = index
+        self.concurrency = max(1, concurrency)
         self.deadletter_index = deadletter_index
         self.deadletter_path = deadletter_path or os.environ.get("WIRENEWS_DEADLETTER_FILE") or DEFAULT_DEADLETTER_FILE
         self.max_docs = max_docs
@@ -168,11 +172,25 @@ class ElasticsearchSink:
     # -- the write path ----------------------------------------------------------------
 
     def write(self, items: Iterable[IndexRequest | Encoded]) -> WriteReport:
-        """Write everything, batch by batch; raises BulkRetriesExhausted or DeadLetterLost, never drops."""
+        """Write everything, ``concurrency`` batches in flight; raises BulkRetriesExhausted or DeadLetterLost.
+
+        Several requests in flight keep the node busy while this side encodes the
+        next batch and parses the last answer.
+        """
         report = WriteReport()
         encoded = (i if isinstance(i, Encoded) else encode(i) for i in items)
-        for batch in batches(encoded, self.max_docs, self.max_bytes):
-            report.merge(self.write_batch(batch))
+        if self.concurrency == 1:
+            for batch in batches(encoded, self.max_docs, self.max_bytes):
+                report.merge(self.write_batch(batch))
+            return report
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="es-sink") as pool:
+            pending: collections.deque[Future[WriteReport]] = collections.deque()
+            for batch in batches(encoded, self.max_docs, self.max_bytes):
+                if len(pending) >= self.concurrency:
+                    report.merge(pending.popleft().result())
+                pending.append(pool.submit(self.write_batch, batch))
+            while pending:
+                report.merge(pending.popleft().result())
         return report
 
     def write_batch(self, batch: Sequence[Encoded]) -> WriteReport:

@@ -22,7 +22,9 @@ already is dropped (no tagging, no write), a changed one keeps its
 
 from __future__ import annotations
 
+import collections
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -121,15 +123,21 @@ class _Counters:
 
 
 class _WriteFn(beam.DoFn):
-    """Buffers encoded requests; flushes at the count or byte cap and at bundle end."""
+    """Buffers encoded requests; sends a batch at the count or byte cap and waits for all at bundle end.
+
+    Up to ``sink.concurrency`` batches are in flight on worker threads; reports
+    (metrics, dead letters) are handled on the bundle's thread, as Beam wants.
+    """
 
     def __init__(self, settings: EsSettings, sink_options: dict[str, Any]) -> None:
         self.settings = settings
         self.sink_options = sink_options
         self.sink: ElasticsearchSink | None = None
+        self.pool: ThreadPoolExecutor | None = None
         self.buffer: list[Encoded] = []
         self.buffered_bytes = 0
         self.origins: dict[str, tuple[Any, Any]] = {}
+        self.in_flight: collections.deque[Future[WriteReport]] = collections.deque()
 
     def setup(self) -> None:
         from pipeline.es_client import make_client
@@ -138,12 +146,16 @@ class _WriteFn(beam.DoFn):
             make_client(self.settings), self.settings.index, deadletter_index=self.settings.deadletter_index,
             max_docs=self.settings.bulk_max_docs, max_bytes=self.settings.bulk_max_bytes,
             max_retries=self.settings.max_retries, **self.sink_options)
+        self.pool = ThreadPoolExecutor(self.sink.concurrency, thread_name_prefix="es-sink")
         self.counters = _Counters()
 
     def start_bundle(self) -> None:
         self.buffer, self.buffered_bytes, self.origins = [], 0, {}
+        self.in_flight = collections.deque()
 
     def teardown(self) -> None:  # best effort only: everything was flushed in finish_bundle
+        if self.pool is not None:
+            self.pool.shutdown(wait=False)
         if self.sink is not None:
             self.sink.client.close()
 
@@ -151,25 +163,27 @@ class _WriteFn(beam.DoFn):
         item = encode(request)
         if self.buffer and (len(self.buffer) >= self.settings.bulk_max_docs
                             or self.buffered_bytes + item.size > self.settings.bulk_max_bytes):
-            yield from self._flush()
+            yield from self._send(wait_all=False)
         self.buffer.append(item)
         self.buffered_bytes += item.size
         self.origins[request.id] = (timestamp, window)
 
     def finish_bundle(self):
-        origins = self.origins
-        for record in self._flush():
-            ts, win = origins.get(record["doc_id"], (MIN_TIMESTAMP, GlobalWindow()))
+        for record in self._send(wait_all=True):
+            ts, win = self.origins.get(record["doc_id"], (MIN_TIMESTAMP, GlobalWindow()))
             yield WindowedValue(record, ts, [win])
+        self.origins = {}
 
-    def _flush(self):
-        if not self.buffer:
-            return
-        batch, self.buffer, self.buffered_bytes, self.origins = self.buffer, [], 0, {}
-        assert self.sink is not None
-        report = self.sink.write_batch(batch)
-        self.counters.record(report)
-        yield from report.dead_letters
+    def _send(self, wait_all: bool):
+        """Submit the buffer; collect finished batches (all of them when ``wait_all``); yield dead letters."""
+        assert self.sink is not None and self.pool is not None
+        if self.buffer:
+            batch, self.buffer, self.buffered_bytes = self.buffer, [], 0
+            self.in_flight.append(self.pool.submit(self.sink.write_batch, batch))
+        while self.in_flight and (wait_all or len(self.in_flight) >= self.sink.concurrency):
+            report = self.in_flight.popleft().result()
+            self.counters.record(report)
+            yield from report.dead_letters
 
 
 class _StoreDeadLettersFn(beam.DoFn):
