@@ -8,6 +8,10 @@ document, written to the dead-letter index and, when even that cannot be
 written, appended to a local NDJSON file. When the limit is reached for a
 transient failure the write raises: a failed bundle is retried by the runner,
 and the deterministic ``_id`` makes that harmless.
+
+With the defaults (``max_retries`` 6 from EsSettings, backoff from 0.5 s doubling
+up to 30 s, "equal jitter") a batch waits between about 16 and 32 seconds in
+total for the cluster to come back before the write fails loudly.
 """
 
 from __future__ import annotations
