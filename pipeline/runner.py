@@ -3,18 +3,32 @@
 Beam's DirectRunner first tries to download the Prism runner from the internet;
 offline that costs a failed connection to an outside address on every run. For
 the local runner we therefore pick the FnApiRunner directly, the same engine
-the DirectRunner falls back to, with the same options.
+the DirectRunner falls back to, with the same options. For FlinkRunner,
+pipeline.flink fills in the cached job server jar and the rest a run needs.
 """
 
 from __future__ import annotations
 
+import logging
+
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineRunner
+
+from pipeline import flink
+
+log = logging.getLogger(__name__)
+
+EXIT_SETUP = 2  # the CLI's exit code for a problem found before anything runs
 
 LOCAL_RUNNERS = {None, "", "DirectRunner", "SwitchingDirectRunner", "FnApiRunner"}
 
 
 def make_options(beam_args: list[str], *, streaming: bool = False) -> PipelineOptions:
+    """Beam's options from the command line, completed for the chosen runner.
+
+    A Flink run that cannot start (no cached job server jar, no suitable Java) exits with code 2 and a
+    message saying what to do, before any Java process starts.
+    """
     options = PipelineOptions(beam_args)
     if streaming:
         options.view_as(StandardOptions).streaming = True
@@ -22,6 +36,12 @@ def make_options(beam_args: list[str], *, streaming: bool = False) -> PipelineOp
     if direct.direct_num_workers and direct.direct_num_workers != 1 and direct.direct_running_mode == "in_memory":
         # Several workers only help in separate processes; threads share one GIL.
         direct.direct_running_mode = "multi_processing"
+    if flink.is_flink(options):
+        try:
+            flink.configure(options)
+        except flink.FlinkSetupError as e:
+            log.error("%s", e)
+            raise SystemExit(EXIT_SETUP) from e
     return options
 
 
@@ -31,7 +51,11 @@ def is_local(options: PipelineOptions) -> bool:
 
 
 def make_runner(options: PipelineOptions) -> PipelineRunner | None:
-    """The FnApiRunner for the local case; None lets Beam resolve any other runner by name."""
+    """The FnApiRunner for the local case, Beam's FlinkRunner for Flink; None lets Beam resolve any other."""
+    if flink.is_flink(options):
+        from apache_beam.runners.portability.flink_runner import FlinkRunner
+
+        return FlinkRunner()
     if not is_local(options):
         return None
     from apache_beam.portability.api import beam_provision_api_pb2
