@@ -131,6 +131,12 @@ def test_alias_table_names_and_types():
     assert result == {"United Nations": ("ORG", 3), "Kyiv": ("GPE", 1), "UN Security Council": ("ORG", 1)}
 
 
+def test_person_name_wins_over_the_table_for_its_parts():
+    aliases = AliasTable.from_dict({"GPE": {"Jordan": []}})
+    mentions = body_mentions(("Michael Jordan", "PERSON"), ("Jordan", "PERSON"), ("Jordan", "GPE"))
+    assert names(resolve_entities(mentions, aliases, 1000)) == {"Michael Jordan": ("PERSON", 2), "Jordan": ("GPE", 1)}
+
+
 def test_case_variants_merge_and_prefer_mixed_case():
     mentions = body_mentions(("RUSSIA", "GPE"), ("Russia", "GPE"), ("Russia", "GPE"))
     assert names(resolve_entities(mentions, AliasTable.empty(), 1000)) == {"Russia": ("GPE", 3)}

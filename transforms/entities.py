@@ -241,14 +241,19 @@ def resolve_entities(mentions: list[Mention], aliases: AliasTable, body_length: 
     if not mentions:
         return []
     # 1. Each mention gets a key (and a forced type when the alias table knows it).
+    #    A person's name wins over the table for part of it: "Jordan" beside "Michael Jordan" is him.
     keyed: list[tuple[Mention, str, str | None]] = []  # (mention, key, alias type)
-    known_keys: set[str] = set()
+    known_keys: dict[str, set[str]] = {}  # per type: names the table gave
     alias_names: dict[str, str] = {}
+    full_names = [_tokens(alias_key(m.text)) for m in mentions if m.type == "PERSON"]
     for mention in mentions:
-        alias = aliases.lookup(mention.text)
+        part_of_person = mention.type == "PERSON" and any(
+            _contains(name, _tokens(alias_key(mention.text))) for name in full_names
+        )
+        alias = None if part_of_person else aliases.lookup(mention.text)
         if alias is not None:
             key = alias_key(alias.name)
-            known_keys.add(key)
+            known_keys.setdefault(alias.type, set()).add(key)
             alias_names[key] = alias.name
             keyed.append((mention, key, alias.type))
         else:
@@ -260,7 +265,7 @@ def resolve_entities(mentions: list[Mention], aliases: AliasTable, body_length: 
         by_type.setdefault(alias_type or mention.type, set()).add(key)
     resolution: dict[tuple[str, str], str] = {}
     for type_, forms in by_type.items():
-        for short, long in _resolve_short_forms(forms, known_keys).items():
+        for short, long in _resolve_short_forms(forms, known_keys.get(type_, set())).items():
             resolution[(type_, short)] = long
     # The model sometimes types a bare surname as ORG or GPE: it still belongs to the one person it ends.
     person_surnames: dict[str, set[str]] = {}
@@ -274,7 +279,7 @@ def resolve_entities(mentions: list[Mention], aliases: AliasTable, body_length: 
     for index, (mention, key, alias_type) in enumerate(keyed):
         type_ = alias_type or mention.type
         canonical = resolution.get((type_, key), key)
-        if alias_type is None and type_ != "PERSON" and canonical == key and canonical not in known_keys:
+        if alias_type is None and type_ != "PERSON" and canonical == key:
             owners = person_surnames.get(key, set())
             if len(owners) == 1:
                 canonical, type_ = next(iter(owners)), "PERSON"
