@@ -1,0 +1,312 @@
+"""End to end against each stage alone; the re-poll; memory; growth with corpus size.
+
+    .venv/bin/python bench/bench_pipeline.py [--articles 2000] [--feeds 50] [--repeat 3]
+    .venv/bin/python bench/bench_pipeline.py --scale 500,2000,8000 --repeat 1
+
+The corpus (bench/corpus.py, seeded) is served by ``tests.loopback.LoopbackServer`` on 127.0.0.1. Each
+repeat, in this order, on a fresh alias ``bench-pipe-*`` that is deleted afterwards:
+
+1. ``wirenews run -c CFG --direct_num_workers=2 --direct_running_mode=multi_processing``: whole-process
+   wall time (Python start to exit), peak PSS and RSS summed over the process tree (sampled from /proc
+   every 0.2 s).
+2. The same command again over the unchanged feeds (conditional GETs): the re-poll.
+3. Each stage alone over the same articles, in a 2-process pool (``multiprocessing`` spawn): each worker
+   first does the stage's set-up (clients, rule packs, the model), then the pool is timed over the work
+   only, so a stage's articles/s is its steady limit on both cores:
+   fetch+parse ``process_feed`` with feed state read and written (one task per feed, the default
+   politeness gate); clean ``clean_article`` (tasks of 64); entities ``Tagger.tag_many`` plus
+   ``apply_entities`` (tasks of 64, the DoFn's batch); index: stored-hash ``mget``, ``select_changed``,
+   ``to_request`` and ``ElasticsearchSink.write`` into a fresh alias (tasks of 500, the lookup batch).
+
+Ratios (end to end / slowest stage, re-poll / first run) are taken within each repeat, then the median
+of the repeats is reported, because the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    BEAM_2_WORKERS,
+    DEFAULT_ES,
+    count_docs,
+    describe_machine,
+    drop_alias,
+    median,
+    run_measured,
+    wirenews_cmd,
+    write_config,
+)
+from bench.corpus import FeedFile, write_corpus  # noqa: E402
+
+log = logging.getLogger("bench")
+
+STAGES = ("fetch+parse", "clean", "entities", "index")
+_WORKER: dict[str, Any] = {}  # per pool process: what the stage's set-up built
+
+
+# -- stages alone, in a pool ------------------------------------------------------------
+
+
+def _settings(alias: str, es_url: str) -> Any:
+    from pipeline.config import EsSettings
+
+    return EsSettings(hosts=[es_url], index=alias, local=False)
+
+
+def _setup(stage: str, alias: str, es_url: str, min_gap: float | None) -> None:
+    """What the stage's DoFn builds in ``setup()``, once per pool process."""
+    logging.basicConfig(level=logging.WARNING, force=True)
+    from pipeline.es_client import make_client
+
+    settings = _settings(alias, es_url)
+    if stage == "fetch+parse":
+        from transforms.feed_state import FeedStateStore
+        from transforms.http_client import HttpClient
+
+        _WORKER["http"] = HttpClient(min_gap=min_gap)
+        _WORKER["store"] = FeedStateStore(make_client(settings), settings.state_index)
+    elif stage == "clean":
+        from transforms.clean import Cleaner
+
+        _WORKER["cleaner"] = Cleaner.from_dir()
+    elif stage == "entities":
+        from transforms.entities import Tagger
+
+        _WORKER["tagger"] = Tagger.load()
+    elif stage == "index":
+        from transforms.es_sink import ElasticsearchSink, StoredLookup
+
+        client = make_client(settings)
+        _WORKER["lookup"] = StoredLookup(client, settings.index)
+        _WORKER["sink"] = ElasticsearchSink(client, settings.index, deadletter_index=settings.deadletter_index,
+                                            max_docs=settings.bulk_max_docs, max_bytes=settings.bulk_max_bytes)
+
+
+def _ready(_: int) -> bool:
+    time.sleep(0.5)  # long enough for each pool process to take one
+    return True
+
+
+def _work(task: tuple[str, Any]) -> list[Any]:
+    stage, payload = task
+    if stage == "fetch+parse":
+        from transforms.read_feeds import process_feed
+
+        store = _WORKER["store"]
+        outcome = process_feed(payload, store.get(payload.name), _WORKER["http"], datetime.now(timezone.utc))
+        if outcome.state is not None:
+            store.put(outcome.state)
+        return outcome.articles
+    if stage == "clean":
+        from transforms.clean import clean_article
+
+        return [clean_article(a, _WORKER["cleaner"]) for a in payload]
+    if stage == "entities":
+        from transforms.entities import apply_entities
+
+        results = _WORKER["tagger"].tag_many([(a.title, a.text) for a in payload],
+                                             hints=[a.language_hint for a in payload])
+        return [apply_entities(a, r) for a, r in zip(payload, results, strict=True)]
+    from pipeline import __version__
+    from transforms.index import select_changed, to_request
+
+    stored = _WORKER["lookup"].lookup(sorted({a.id for a in payload}))
+    now = datetime.now(timezone.utc)
+    changed = [a for a in select_changed(payload, stored) if a is not None]
+    report = _WORKER["sink"].write([to_request(a, __version__, now) for a in changed])
+    return [len(report.created) + len(report.updated)]
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def run_stage(stage: str, payloads: Iterable[Any], alias: str, es_url: str, workers: int = 2,
+              min_gap: float | None = None) -> tuple[list[Any], float, float]:
+    """(outputs, set-up seconds, work seconds) of one stage over ``payloads`` in a ``workers``-process pool."""
+    ctx = multiprocessing.get_context("spawn")
+    started = time.perf_counter()
+    with ctx.Pool(workers, initializer=_setup, initargs=(stage, alias, es_url, min_gap)) as pool:
+        pool.map(_ready, range(workers), chunksize=1)
+        setup = time.perf_counter() - started - 0.5
+        begin = time.perf_counter()
+        outputs = [out for chunk in pool.imap_unordered(_work, [(stage, p) for p in payloads], chunksize=1)
+                   for out in chunk]
+        work = time.perf_counter() - begin
+    return outputs, setup, work
+
+
+def stages_alone(feeds: list[Any], es_url: str, workers: int = 2) -> dict[str, dict[str, float]]:
+    """Each stage over the output of the one before, timed alone."""
+    from pipeline.bootstrap import bootstrap, ensure_aux_indices
+    from pipeline.es_client import make_client
+
+    alias = f"bench-stage-{uuid.uuid4().hex[:8]}"
+    settings = _settings(alias, es_url)
+    client = make_client(settings)
+    bootstrap(client, alias)
+    ensure_aux_indices(client, settings)
+    from transforms.feed_state import FeedStateStore
+
+    FeedStateStore(client, settings.state_index).ensure_index()
+    client.close()
+    out: dict[str, dict[str, float]] = {}
+    try:
+        articles, setup, work = run_stage("fetch+parse", feeds, alias, es_url, workers)
+        n = len(articles)
+        out["fetch+parse"] = {"articles": n, "setup_s": setup, "work_s": work}
+        payload = _chunks(articles, 64)
+        cleaned, setup, work = run_stage("clean", payload, alias, es_url, workers)
+        out["clean"] = {"articles": len(cleaned), "setup_s": setup, "work_s": work}
+        tagged, setup, work = run_stage("entities", _chunks(cleaned, 64), alias, es_url, workers)
+        out["entities"] = {"articles": len(tagged), "setup_s": setup, "work_s": work}
+        written, setup, work = run_stage("index", _chunks(tagged, 500), alias, es_url, workers)
+        out["index"] = {"articles": sum(written), "setup_s": setup, "work_s": work}
+        # The politeness gate's share: the same fetch with no gap between requests to one host.
+        drop_alias(alias, es_url)
+        client = make_client(settings)
+        FeedStateStore(client, settings.state_index).ensure_index()
+        client.close()
+        _, setup, work = run_stage("fetch+parse", feeds, alias, es_url, workers, min_gap=0.0)
+        out["fetch+parse, no gap"] = {"articles": n, "setup_s": setup, "work_s": work}
+    finally:
+        drop_alias(alias, es_url)
+    for row in out.values():
+        row["per_s"] = row["articles"] / row["work_s"] if row["work_s"] else float("nan")
+    return out
+
+
+# -- end to end --------------------------------------------------------------------------
+
+
+def wirenews_run(cfg: Path, extra: list[str]) -> dict[str, Any]:
+    result = run_measured([*wirenews_cmd(), "run", "-c", str(cfg), *BEAM_2_WORKERS, *extra])
+    if result.returncode != 0:
+        raise RuntimeError(f"wirenews run exited {result.returncode}:\n{result.output[-4000:]}")
+    return {"seconds": result.seconds, "peak_pss_mb": result.peak_pss_mb, "peak_rss_mb": result.peak_rss_mb,
+            "processes": result.processes}
+
+
+def one_repeat(files: list[FeedFile], base_url: str, workdir: Path, es_url: str, *, stages: bool,
+               extra: list[str]) -> dict[str, Any]:
+    from transforms.article import FeedSpec
+
+    alias = f"bench-pipe-{uuid.uuid4().hex[:8]}"
+    cfg = write_config(workdir / f"{alias}.yaml", base_url, files, alias, es_url)
+    articles = sum(len(f.stories) for f in files)
+    row: dict[str, Any] = {"articles": articles}
+    try:
+        row["first"] = wirenews_run(cfg, extra)
+        row["indexed"] = count_docs(alias, es_url)
+        row["repoll"] = wirenews_run(cfg, extra)
+    finally:
+        drop_alias(alias, es_url)
+    row["e2e_per_s"] = articles / row["first"]["seconds"]
+    row["repoll_share"] = row["repoll"]["seconds"] / row["first"]["seconds"]
+    if stages:
+        specs = [FeedSpec(name=f.name, url=f"{base_url.rstrip('/')}/{f.filename}", agency=f.agency) for f in files]
+        row["stages"] = stages_alone(specs, es_url)
+        slowest = min(STAGES, key=lambda s: row["stages"][s]["per_s"])
+        row["slowest"] = slowest
+        row["ratio"] = row["e2e_per_s"] / row["stages"][slowest]["per_s"]
+    return row
+
+
+def bench_size(articles: int, feeds: int, repeat: int, es_url: str, *, stages: bool, extra: list[str],
+               seed: int, report: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
+    from tests.loopback import LoopbackServer
+
+    with tempfile.TemporaryDirectory(prefix="wirenews-bench-") as tmp:
+        workdir = Path(tmp)
+        files = write_corpus(workdir / "feeds", articles, feeds, seed)
+        rows = []
+        with LoopbackServer(workdir / "feeds") as server:
+            for _ in range(repeat):
+                row = one_repeat(files, server.url(), workdir, es_url, stages=stages, extra=extra)
+                row["load"] = describe_machine()["load"]
+                report(row)
+                rows.append(row)
+    return rows
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the repeats; ratios were taken within each repeat first."""
+    out: dict[str, Any] = {
+        "articles": rows[0]["articles"],
+        "repeats": len(rows),
+        "first_s": median([r["first"]["seconds"] for r in rows]),
+        "e2e_per_s": median([r["e2e_per_s"] for r in rows]),
+        "repoll_s": median([r["repoll"]["seconds"] for r in rows]),
+        "repoll_share": median([r["repoll_share"] for r in rows]),
+        "peak_pss_mb": median([r["first"]["peak_pss_mb"] for r in rows]),
+        "peak_rss_mb": median([r["first"]["peak_rss_mb"] for r in rows]),
+        "loads": [r["load"] for r in rows],
+    }
+    if "stages" in rows[0]:
+        names = list(rows[0]["stages"])
+        out["stages"] = {s: {"per_s": median([r["stages"][s]["per_s"] for r in rows]),
+                             "setup_s": median([r["stages"][s]["setup_s"] for r in rows])} for s in names}
+        out["ratio"] = median([r["ratio"] for r in rows])
+        out["slowest"] = max({r["slowest"] for r in rows}, key=[r["slowest"] for r in rows].count)
+    return out
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    line = (f"  {row['articles']} articles: first run {row['first']['seconds']:.1f} s "
+            f"({row['e2e_per_s']:.1f}/s), re-poll {row['repoll']['seconds']:.1f} s "
+            f"({row['repoll_share']:.0%}), peak PSS {row['first']['peak_pss_mb']:.0f} MB "
+            f"(RSS sum {row['first']['peak_rss_mb']:.0f} MB), load {row['load']}")
+    if "stages" in row:
+        line += "\n    alone: " + ", ".join(f"{s} {v['per_s']:.1f}/s (set-up {v['setup_s']:.1f} s)"
+                                           for s, v in row["stages"].items())
+        line += f"\n    end to end / slowest ({row['slowest']}): {row['ratio']:.2f}"
+    print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--feeds", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scale", help="comma-separated corpus sizes: first run and re-poll only, no stages")
+    parser.add_argument("--no-stages", action="store_true", help="skip the stage-alone runs")
+    parser.add_argument("--es", default=DEFAULT_ES)
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    args, extra = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.WARNING, force=True)
+    print(f"machine: {describe_machine()}", flush=True)
+    sizes = [int(s) for s in args.scale.split(",")] if args.scale else [args.articles]
+    results = {}
+    for size in sizes:
+        rows = bench_size(size, args.feeds, args.repeat, args.es, stages=not (args.scale or args.no_stages),
+                          extra=extra, seed=args.seed, report=_print_row)
+        results[size] = {"summary": summarize(rows), "rows": rows}
+        s = results[size]["summary"]
+        print(f"median of {s['repeats']}: {size} articles, first run {s['first_s']:.1f} s = {s['e2e_per_s']:.1f}/s, "
+              f"re-poll {s['repoll_s']:.1f} s = {s['repoll_share']:.1%} of the first, "
+              f"peak PSS {s['peak_pss_mb']:.0f} MB (RSS sum {s['peak_rss_mb']:.0f} MB)", flush=True)
+        if "ratio" in s:
+            print(f"  slowest stage alone: {s['slowest']} {s['stages'][s['slowest']]['per_s']:.1f}/s; "
+                  f"end to end / slowest = {s['ratio']:.2f} (target >= 0.8)", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": describe_machine(), "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Shared helpers of the pipeline benchmarks: corpus served on loopback, configs, process-tree sampling.
+
+Why sample /proc: ``wirenews run`` on the local runner starts worker processes of its own, so the
+memory and CPU that count are those of the whole process tree, not of the command alone.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.corpus import FeedFile  # noqa: E402
+
+DEFAULT_ES = "http://127.0.0.1:9200"
+BEAM_2_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def wirenews_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("wirenews")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def write_config(path: Path, base_url: str, feeds: Sequence[FeedFile], alias: str, es_url: str = DEFAULT_ES,
+                 poll_interval: int = 300) -> Path:
+    cfg = {"elasticsearch": {"hosts": [es_url], "index": alias},
+           "feeds": [{"name": f.name, "url": f"{base_url.rstrip('/')}/{f.filename}", "agency": f.agency,
+                      "poll_interval": poll_interval} for f in feeds]}
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def drop_alias(alias: str, es_url: str = DEFAULT_ES) -> None:
+    """Remove every index and template a run under ``alias`` created (articles, feed state, dead letters)."""
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(es_url, request_timeout=60)
+    try:
+        client.options(ignore_status=404).indices.delete(index=f"{alias}*", ignore_unavailable=True,
+                                                         allow_no_indices=True)
+        client.options(ignore_status=404).indices.delete_index_template(name=f"{alias}*")
+    finally:
+        client.close()
+
+
+# -- the process tree ------------------------------------------------------------
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def process_tree(root: int) -> list[int]:
+    children = _children_map()
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _rss_pss_kb(pid: int) -> tuple[int, int]:
+    try:
+        rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
+    except (OSError, IndexError, ValueError):
+        return 0, 0
+    pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+                break
+    except OSError:
+        pss = rss
+    return rss, pss
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU of one live process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+@dataclass
+class TreeSampler:
+    """Samples the summed RSS and PSS of a process tree every ``interval`` seconds, in a thread.
+
+    RSS summed over processes counts shared pages (the Python runtime, the model files) once per
+    process, an upper bound; PSS shares them out, the fair figure for "memory of the whole run".
+    """
+
+    root: int
+    interval: float = 0.2
+    peak_rss_mb: float = 0.0
+    peak_pss_mb: float = 0.0
+    peak_processes: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> TreeSampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = process_tree(self.root)
+            sizes = [_rss_pss_kb(pid) for pid in pids]
+            self.peak_rss_mb = max(self.peak_rss_mb, sum(s[0] for s in sizes) / 1024)
+            self.peak_pss_mb = max(self.peak_pss_mb, sum(s[1] for s in sizes) / 1024)
+            self.peak_processes = max(self.peak_processes, len(pids))
+            self._stop.wait(self.interval)
+
+
+@dataclass
+class RunResult:
+    seconds: float
+    returncode: int
+    peak_rss_mb: float
+    peak_pss_mb: float
+    processes: int
+    output: str
+
+
+def run_measured(cmd: list[str], *, cwd: Path = REPO, env: dict[str, str] | None = None,
+                 timeout: float = 3600) -> RunResult:
+    """Run ``cmd`` to the end: wall time, exit code, peak memory of its whole process tree, its output."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    with TreeSampler(proc.pid) as sampler:
+        output, _ = proc.communicate(timeout=timeout)
+    return RunResult(time.perf_counter() - started, proc.returncode, sampler.peak_rss_mb, sampler.peak_pss_mb,
+                     sampler.peak_processes, output)
+
+
+def count_docs(alias: str, es_url: str = DEFAULT_ES) -> int:
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(es_url, request_timeout=60)
+    try:
+        client.indices.refresh(index=alias)
+        return int(client.count(index=alias)["count"])
+    finally:
+        client.close()
+
+
+def describe_machine() -> dict[str, Any]:
+    return {"cores": os.cpu_count(), "load": load_average(), "python": sys.version.split()[0],
+            "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
