@@ -88,12 +88,46 @@ def run_parallel_bulk(settings: EsSettings, alias: str, reqs: list[IndexRequest]
     return len(reqs) / elapsed
 
 
+def run_beam(settings: EsSettings, alias: str, reqs: list[IndexRequest]) -> tuple[float, float]:
+    """Seconds of a FnApiRunner pipeline that only creates the elements, and of one that also writes them.
+
+    The difference is what WriteToElasticsearch adds; creating 10,000 large
+    in-memory elements is itself slow on the FnApiRunner.
+    """
+    import dataclasses
+
+    import apache_beam as beam
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from transforms.index import WriteToElasticsearch
+
+    client = make_client(settings)
+    fresh(client, alias)
+    elements = [(r.id, r.doc, r.feed) for r in reqs]
+    timings = []
+    for write in (False, True):
+        p = beam.Pipeline(runner=FnApiRunner())
+        pc = p | beam.Create(elements)
+        if write:
+            _ = pc | WriteToElasticsearch(dataclasses.replace(settings, index=alias), pipeline_version="bench")
+        else:
+            _ = pc | beam.Map(lambda e: None)
+        start = time.perf_counter()
+        p.run().wait_until_finish()
+        timings.append(time.perf_counter() - start)
+    client.indices.refresh(index=alias)
+    assert client.count(index=alias)["count"] == len(reqs), "the transform did not write everything"
+    client.close()
+    return timings[0], timings[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--es", default="http://127.0.0.1:9200")
     ap.add_argument("--concurrency", type=int, default=2, help="sink batches in flight (default 2, as in the pipeline)")
+    ap.add_argument("--beam", action="store_true", help="also time WriteToElasticsearch on the FnApiRunner, once")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, force=True)
     settings = EsSettings(hosts=[args.es], index="wirenews-bench", local=False)
@@ -111,10 +145,16 @@ def main(argv: list[str] | None = None) -> int:
             rate = fn(settings, f"wirenews-bench-{name.replace('_', '')}", reqs)
             (sink_rates if name == "sink" else pb_rates).append(rate)
             print(f"  round {rnd + 1}: {name:<14} {rate:9.0f} docs/s")
+    if args.beam:
+        base, with_write = run_beam(settings, "wirenews-bench-beam", reqs)
+        added = max(with_write - base, 1e-9)
+        print(f"  FnApiRunner: Create alone {base:.1f}s, Create + WriteToElasticsearch {with_write:.1f}s: "
+              f"the write adds {added:.1f}s = {len(reqs) / added:.0f} docs/s")
     client = make_client(settings)
     client.indices.delete(index="wirenews-bench-*", ignore_unavailable=True, allow_no_indices=True)
-    for alias in ("wirenews-bench-sink", "wirenews-bench-parallelbulk"):
-        client.indices.delete_index_template(name=alias)
+    for alias in ("wirenews-bench-sink", "wirenews-bench-parallelbulk", "wirenews-bench-beam"):
+        if client.indices.exists_index_template(name=alias):
+            client.indices.delete_index_template(name=alias)
     client.close()
     best_sink, best_pb = max(sink_rates), max(pb_rates)
     print(f"sink:          best {best_sink:9.0f} docs/s, median {statistics.median(sink_rates):9.0f}")
