@@ -45,24 +45,6 @@ DEADLETTER_MAPPINGS: dict[str, Any] = {
     },
 }
 
-# Feed state belongs to the fetch stage; its fields may grow, so the mapping stays dynamic.
-STATE_MAPPINGS: dict[str, Any] = {
-    "dynamic": True,
-    "properties": {
-        "feed": {"type": "keyword"},
-        "url": {"type": "keyword"},
-        "etag": {"type": "keyword"},
-        "last_modified": {"type": "keyword"},
-        "body_hash": {"type": "keyword"},
-        "last_success": {"type": "date"},
-        "consecutive_failures": {"type": "integer"},
-        "next_poll": {"type": "date"},
-        "permanent_url": {"type": "keyword"},
-        "last_error": {"type": "text"},
-    },
-}
-
-
 class BootstrapError(RuntimeError):
     """The cluster is in a state we will not touch automatically; the message says what to do."""
 
@@ -121,15 +103,20 @@ def bootstrap(client: Elasticsearch, alias: str, template: dict[str, Any] | None
 
 
 def ensure_aux_indices(client: Elasticsearch, settings: EsSettings) -> tuple[str, str]:
-    """The dead-letter and feed-state indices; returns their names. Idempotent."""
-    for name, mappings in ((settings.deadletter_index, DEADLETTER_MAPPINGS),
-                           (settings.state_index, STATE_MAPPINGS)):
-        try:
-            client.indices.create(index=name, mappings=mappings)
-            log.info("Created index %s", name)
-        except BadRequestError as e:
-            if _error_type(e) != "resource_already_exists_exception":
-                raise
+    """The dead-letter and feed-state indices; returns their names. Idempotent.
+
+    The feed-state index is created by its owner, ``transforms.feed_state``, so its
+    mapping is the same whichever of the two runs first.
+    """
+    from transforms.feed_state import FeedStateStore
+
+    try:
+        client.indices.create(index=settings.deadletter_index, mappings=DEADLETTER_MAPPINGS)
+        log.info("Created index %s", settings.deadletter_index)
+    except BadRequestError as e:
+        if _error_type(e) != "resource_already_exists_exception":
+            raise
+    FeedStateStore(client, settings.state_index).ensure_index()
     return settings.deadletter_index, settings.state_index
 
 

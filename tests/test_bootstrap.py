@@ -55,14 +55,18 @@ def test_a_stray_versioned_index_without_the_alias_is_left_alone(es_settings, es
 
 
 def test_aux_indices_are_created_once(es_settings, es_client):
+    from transforms.feed_state import STATE_MAPPING, FeedState, FeedStateStore
+
     assert ensure_aux_indices(es_client, es_settings) == (es_settings.deadletter_index, es_settings.state_index)
     ensure_aux_indices(es_client, es_settings)
-    es_client.index(index=es_settings.state_index, id="feed-a", refresh=True, document={
-        "feed": "feed-a", "url": "http://127.0.0.1/x.xml", "etag": '"abc"', "last_modified": None,
-        "body_hash": "h", "last_success": "2026-01-01T00:00:00Z", "consecutive_failures": 0,
-        "next_poll": "2026-01-01T00:05:00Z", "permanent_url": None, "last_error": None, "new_field": 1})
     mapping = es_client.indices.get_mapping(index=es_settings.deadletter_index).body
     assert mapping[es_settings.deadletter_index]["mappings"]["properties"]["document"]["enabled"] is False
+    state_mapping = es_client.indices.get_mapping(index=es_settings.state_index).body
+    assert set(state_mapping[es_settings.state_index]["mappings"]["properties"]) == set(STATE_MAPPING["properties"])
+    store = FeedStateStore(es_client, es_settings.state_index)
+    store.put(FeedState(name="feed-a", url="http://127.0.0.1/x.xml", etag='"abc"', consecutive_failures=2,
+                        next_poll_at="2026-01-01T00:05:00Z"))
+    assert store.get("feed-a").etag == '"abc"'
 
 
 def test_migrate_copies_everything_and_switches_the_alias_atomically(es_settings, es_client, caplog):
