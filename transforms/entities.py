@@ -74,6 +74,7 @@ _EDGE_PUNCT = "\"'\u2018\u2019\u201c\u201d,;:!?()[]{}<>*-\u2013\u2014/\\ \t\n"
 _KEEPS_PERIOD = re.compile(r"(?:\b[A-Za-z]\.)+$|\b(?:Inc|Corp|Co|Ltd|Jr|Sr|St|Bros)\.$")
 _LETTER = re.compile(r"[^\W\d_]")
 _NOT_NAMES = {"the", "a", "an", "this", "that"}
+_RUNS_ON = re.compile(r"\s+[-\u2013\u2014]\s|:\s|\s*\(")
 # Offices the model keeps inside a PERSON span ("Chair Jerome Powell"); royal titles stay part of the name.
 _PERSON_TITLE = re.compile(
     r"^(?:(?:vice |deputy |prime |foreign |finance |defen[cs]e )?(?:president|minister|chancellor|premier|secretary)"
@@ -111,9 +112,13 @@ class EntityResult:
 
 def trim_mention(text: str, start: int) -> tuple[str, int] | None:
     """Trim a span to its name: 'the UN Security Council,' -> 'UN Security Council'; None if nothing is left."""
+    # A span running past the name: "Isis (Institute of ...", "Issam Abdallah - found", "Real Madrid: The ..."
+    cut = _RUNS_ON.search(text)
+    if cut and text[: cut.start()].strip(_EDGE_PUNCT):
+        text = text[: cut.start()]
     while True:
         before = text
-        stripped = text.lstrip(_EDGE_PUNCT)
+        stripped = text.lstrip(_EDGE_PUNCT + "@#")  # handles and hashtags name the same thing
         start += len(text) - len(stripped)
         text = stripped
         match = _LEADING.match(text)
@@ -125,7 +130,8 @@ def trim_mention(text: str, start: int) -> tuple[str, int] | None:
             text = text[:-1].rstrip(_EDGE_PUNCT)
         if text == before:
             break
-    if text.casefold() in _NOT_NAMES or len(_LETTER.findall(text)) < 2:
+    # Names carry a capital ("eBay" too); all-lowercase spans are the model's misfires ("naira", "mm").
+    if text.casefold() in _NOT_NAMES or len(_LETTER.findall(text)) < 2 or text.islower():
         return None
     return text, start
 
