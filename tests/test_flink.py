@@ -182,9 +182,9 @@ def flink_jar() -> Path:
 
 
 def comparable(doc: dict) -> dict:
-    """A document without the fields that hold the time of the run."""
+    """A document without the fields that hold the time of the run (@timestamp too, unless published)."""
     out = {k: v for k, v in doc.items() if k not in TIME_FIELDS}
-    if doc.get("date_source") == "first_seen":
+    if not doc.get("published_at"):
         out.pop("@timestamp", None)
     return out
 
