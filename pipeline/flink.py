@@ -34,7 +34,7 @@ FLINK_VERSION = "1.20"  # the newest 1.x line, supported on Java 11 and 17
 JOB_SERVER_ARTIFACT = "org.apache.beam:beam-runners-flink-{flink}-job-server:{beam}"
 FETCH_SCRIPT = "scripts/fetch-flink"
 LOCAL_MASTERS = ("[local]", "[auto]")
-JAVA_PREFERENCE = (17, 21, 11)  # Java releases Flink 1.20 and 2.x both run on, best first
+JAVA_PREFERENCE = (17, 11, 21)  # Java releases Flink 1.20 and 2.x both run on, best first (21: beta on 1.20)
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # Flink and Beam reach into these JDK packages by reflection; Java 17 refuses that unless opened.
 JAVA17_OPENS = tuple(f"--add-opens=java.base/{pkg}=ALL-UNNAMED" for pkg in ("java.lang", "java.nio", "java.util"))

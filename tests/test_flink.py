@@ -117,7 +117,7 @@ def test_beam_starts_the_job_server_from_the_cached_jar_with_the_chosen_java(hom
 
 def test_java_17_is_preferred_and_unsupported_releases_are_refused():
     assert flink.pick_java([("/jdk25", 25), ("/jdk21", 21), ("/jdk17", 17)]) == "/jdk17"
-    assert flink.pick_java([("/jdk11", 11), ("/jdk21", 21)]) == "/jdk21"
+    assert flink.pick_java([("/jdk21", 21), ("/jdk11", 11)]) == "/jdk11"
     assert flink.pick_java([("/jdk25", 25), ("/jdk8", 8), ("/broken", None)]) is None
 
 
