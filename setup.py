@@ -20,6 +20,8 @@ INSTALL_REQUIRES = [
     "PyYAML==6.0.3",
     "py3langid==0.4.0",
     "w3lib==2.5.0",
+    "urllib3==2.8.0",  # the feed HTTP layer uses it directly
+    "charset-normalizer==3.5.3",  # page charsets for full text
 ]
 
 DEV_REQUIRES = [

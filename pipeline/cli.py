@@ -92,6 +92,7 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     build_batch(p, cfg)
     result = p.run()
     result.wait_until_finish()
+    _commit_feed_state(cfg)
     return _finish(args, cfg, result, started)
 
 
@@ -108,6 +109,19 @@ def _prepare(args: argparse.Namespace) -> Any:
     finally:
         client.close()
     return cfg
+
+
+def _commit_feed_state(cfg: Any) -> None:
+    """The run's articles are indexed: the feed state it learnt becomes current."""
+    from pipeline.es_client import make_client
+    from transforms.feed_state import FeedStateStore
+
+    client = make_client(cfg.es)
+    try:
+        n = FeedStateStore(client, cfg.es.state_index).commit_pending()
+        log.info("feed state committed for %d feed(s)", n)
+    finally:
+        client.close()
 
 
 def _finish(args: argparse.Namespace, cfg: Any, result: Any, started: float) -> int:
@@ -160,6 +174,7 @@ def cmd_stream(args: argparse.Namespace, beam_args: list[str]) -> int:
     build_stream(p, cfg, stop_file)
     result = p.run()
     result.wait_until_finish()
+    _commit_feed_state(cfg)
     Path(stop_file).unlink(missing_ok=True)
     Path(stop_dir).rmdir()
     return _finish(args, cfg, result, started)

@@ -29,7 +29,9 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
     from transforms.index import SkipUnchanged, WriteToElasticsearch
     from transforms.read_feeds import ReadFeeds
 
-    articles = feeds | "ReadFeeds" >> ReadFeeds(cfg.es)
+    # Feed state (validators, entry hashes) is written as pending and made current only after the
+    # articles are indexed, so a run killed in between fetches those feeds again rather than losing them.
+    articles = feeds | "ReadFeeds" >> ReadFeeds(cfg.es, defer_state=True)
     cleaned = articles | "Clean" >> beam.ParDo(CleanArticles())
     if dedupe:
         from pipeline.stream import DropSeen

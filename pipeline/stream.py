@@ -98,18 +98,37 @@ _TICKS = beam.DoFn.RestrictionParam(_Ticks())
 class PollFeeds(beam.DoFn):
     """(feeds...) -> FeedSpec, each when due, until the stop file appears."""
 
-    def __init__(self, stop_file: str, idle_step: float = IDLE_STEP) -> None:
+    def __init__(self, stop_file: str, es: object | None = None, idle_step: float = IDLE_STEP) -> None:
         self.stop_file = stop_file
+        self.es = es
         self.idle_step = idle_step
         self._next_due: dict[str, float] = {}
         self._polls = Metrics.counter("wirenews", "polls")
 
     def setup(self) -> None:
         self._next_due = {}
+        self._uncommitted = False
+        self._store = None
+        if self.es is not None:
+            from pipeline.es_client import make_client
+            from transforms.feed_state import FeedStateStore
+
+            self._store = FeedStateStore(make_client(self.es), self.es.state_index)  # type: ignore[attr-defined]
+
+    def _commit(self) -> None:
+        """The previous poll's bundle has finished (its articles are indexed): its feed state becomes current."""
+        if self._store is None or not self._uncommitted:
+            return
+        try:
+            self._store.commit_pending()
+            self._uncommitted = False
+        except Exception as e:  # noqa: BLE001 - retried at the next wake-up; the feeds are re-read meanwhile
+            log.warning("stream: cannot commit feed state yet: %s", e)
 
     def process(self, feeds: tuple[FeedSpec, ...],
                 tracker: OffsetRestrictionTracker = _TICKS) -> Iterator[object]:
         tick = tracker.current_restriction().start
+        self._commit()
         wait = seconds_to_next(feeds, self._next_due, time.time())
         deadline = time.monotonic() + min(wait, self.idle_step)
         while not self._stopping() and time.monotonic() < deadline:
@@ -124,6 +143,7 @@ class PollFeeds(beam.DoFn):
             if not tracker.try_claim(tick):
                 return
             reschedule(due, self._next_due, now)
+            self._uncommitted = True
             self._polls.inc()
             log.info("stream: polling %d feed(s): %s", len(due), ", ".join(f.name for f in due))
             for feed in due:
@@ -157,5 +177,5 @@ def build_stream(p: beam.Pipeline, cfg: object, stop_file: str) -> beam.PCollect
 
     feeds = (p
              | "FeedList" >> beam.Create([tuple(cfg.feeds)])  # type: ignore[attr-defined]
-             | "PollFeeds" >> beam.ParDo(PollFeeds(stop_file)))
+             | "PollFeeds" >> beam.ParDo(PollFeeds(stop_file, cfg.es)))  # type: ignore[attr-defined]
     return index_feeds(feeds, cfg, dedupe=True)  # type: ignore[arg-type]

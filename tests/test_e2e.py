@@ -57,6 +57,12 @@ def test_two_runs_index_every_story_once_cleaned_and_tagged(tmp_path, feed_serve
     assert s1["articles"]["new"] == len(stories)
     assert "articles:" in first.stdout  # the closing summary is printed
 
+    state_index = es_settings.state_index
+    es_client.indices.refresh(index=state_index)
+    states = es_client.search(index=state_index, size=100, query={"match_all": {}})["hits"]["hits"]
+    assert not [h["_id"] for h in states if h["_source"].get("pending")], "feed state left pending after the run"
+    assert {h["_id"] for h in states} == {f["name"] for f in yaml.safe_load(cfg.read_text())["feeds"]}
+
     docs = all_docs(es_client, alias)
     by_guid = {d["guid"]: d for d in docs}
     assert len(docs) == len(stories) == len(by_guid)
