@@ -16,6 +16,8 @@ FEED_NAMESPACE = "wirenews.feed."
 
 FEED_COLUMNS = ("fetched", "unchanged", "failed")
 ARTICLE_COLUMNS = ("new", "updated", "unchanged", "dead_lettered")
+# Per feed, "unchanged" is the feed's own status; unchanged articles are counted as "articles_unchanged".
+_PER_FEED_NAME = {"unchanged": "articles_unchanged"}
 
 
 @dataclass
@@ -82,7 +84,7 @@ def render(summary: RunSummary, elapsed: float | None = None) -> str:
     lines.append("-" * len(head))
     for name, counts in sorted(summary.per_feed.items()):
         lines.append(f"{name:<{name_w}}  " + " ".join(f"{counts.get(c, 0):>9}" for c in FEED_COLUMNS) + "  |  "
-                     + " ".join(f"{counts.get(c, 0):>13}" for c in ARTICLE_COLUMNS))
+                     + " ".join(f"{counts.get(_PER_FEED_NAME.get(c, c), 0):>13}" for c in ARTICLE_COLUMNS))
     lines.append("-" * len(head))
     j = summary.to_json()
     feeds = ", ".join(f"{v} {k}" for k, v in j["feeds"].items())

@@ -181,6 +181,8 @@ class _ReadFeedFn(beam.DoFn):
         if outcome.status != "skipped":
             Metrics.counter(per_feed, outcome.status).inc()
         Metrics.counter(per_feed, "articles").inc(len(outcome.articles))
+        if outcome.counts.get("articles_unchanged"):
+            Metrics.counter(per_feed, "articles_unchanged").inc(outcome.counts["articles_unchanged"])
         yield from outcome.articles
 
     def teardown(self) -> None:
