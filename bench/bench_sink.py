@@ -5,7 +5,7 @@
 Each round writes the same documents into two fresh aliases (bootstrapped with
 the real template), once with ``ElasticsearchSink`` and once with
 ``parallel_bulk`` (its defaults: 4 threads, 500 per chunk), alternating which
-goes first. The sink runs as the pipeline runs it: 500 per bulk, 2 in flight.
+goes first, after one warm-up round of each. The sink runs as the pipeline runs it: 500 per bulk, 2 in flight.
 Prints documents/s of both, the best and median round of each, and the ratio
 of the medians (also the median per-round ratio and the ratio of the best
 rounds, to judge the noise other load on the machine adds). The target is a
@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(len(str(r.doc)) for r in reqs) / len(reqs)
     print(f"{len(reqs)} documents of about {size / 1024:.1f} KiB, {args.rounds} rounds, node {args.es}; "
           f"sink: {args.concurrency} in flight, {settings.bulk_max_docs} docs per bulk; parallel_bulk: its defaults")
+    print("  warm-up round (not counted)")
+    run_sink(settings, "wirenews-bench-sink", reqs, concurrency=args.concurrency)
+    run_parallel_bulk(settings, "wirenews-bench-parallelbulk", reqs)
     sink_rates, pb_rates = [], []
     for rnd in range(args.rounds):
         order = [("sink", lambda *a: run_sink(*a, concurrency=args.concurrency)),
