@@ -5,7 +5,8 @@
 Each round writes the same documents into two fresh aliases (bootstrapped with
 the real template), once with ``ElasticsearchSink`` and once with
 ``parallel_bulk`` (its defaults: 4 threads, 500 per chunk), alternating which
-goes first, after one warm-up round of each. The sink runs as the pipeline runs it: 500 per bulk, 2 in flight.
+goes first, after one warm-up round of each. The sink runs as the pipeline
+runs it: 500 per bulk, 2 in flight.
 Prints documents/s of both, the best and median round of each, and the ratio
 of the medians (also the median per-round ratio and the ratio of the best
 rounds, to judge the noise other load on the machine adds). The target is a
