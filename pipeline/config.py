@@ -63,14 +63,25 @@ class EsSettings:
 
 
 @dataclass
+class FetchSettings:
+    """How feeds are fetched; the defaults are polite to real publishers."""
+
+    min_gap: float = 1.0  # seconds between two requests to one host
+    timeout: float = 30.0  # seconds for a whole response
+    max_bytes: int = 10_000_000  # a feed or page larger than this (decompressed) is refused
+
+
+@dataclass
 class Config:
     es: EsSettings
     feeds: list[FeedSpec]
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     path: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-_TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "pipeline"}
+_TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "fetch"}
+_FETCH_KEYS = {"min_gap": (int, float), "timeout": (int, float), "max_bytes": int}
 _ES_KEYS = {"hosts", "index", "verify_certs", "request_timeout", "bulk_max_docs", "bulk_max_bytes", "max_retries"}
 _FEED_KEYS = {"name", "url", "agency", "full_text", "poll_interval"}
 
@@ -109,7 +120,23 @@ def parse_config(raw: dict[str, Any], base_dir: Path, env: dict[str, str], path:
             raise ConfigError(f"{path}: feeds[{i}].name {spec.name!r} is used twice; names must be unique")
         seen.add(spec.name)
         feeds.append(spec)
-    return Config(es=es, feeds=feeds, path=path, raw=raw)
+    return Config(es=es, feeds=feeds, fetch=_parse_fetch(raw.get("fetch") or {}, path), path=path, raw=raw)
+
+
+def _parse_fetch(raw: Any, path: str) -> FetchSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'fetch' must be a mapping")
+    unknown = set(raw) - set(_FETCH_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) fetch.{sorted(unknown)}; known: {sorted(_FETCH_KEYS)}")
+    s = FetchSettings()
+    for key, typ in _FETCH_KEYS.items():
+        if key in raw:
+            val = raw[key]
+            if not isinstance(val, typ) or isinstance(val, bool) or val < 0 or (key != "min_gap" and val == 0):
+                raise ConfigError(f"{path}: fetch.{key} must be a positive number, got {val!r}")
+            setattr(s, key, val)
+    return s
 
 
 def _parse_es(raw: Any, env: dict[str, str], path: str) -> EsSettings:

@@ -31,14 +31,15 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
 
     # Feed state (validators, entry hashes) is written as pending and made current only after the
     # articles are indexed, so a run killed in between fetches those feeds again rather than losing them.
-    articles = feeds | "ReadFeeds" >> ReadFeeds(cfg.es, defer_state=True)
+    articles = (feeds
+                | "ReadFeeds" >> ReadFeeds(cfg.es, defer_state=True, min_gap=cfg.fetch.min_gap,
+                                           timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes)
+                | "Progress" >> beam.ParDo(LogProgress("articles read")))
     cleaned = articles | "Clean" >> beam.ParDo(CleanArticles())
     if dedupe:
         from pipeline.stream import DropSeen
 
         cleaned = cleaned | "DropSeen" >> beam.ParDo(DropSeen())
     changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es)
-    tagged = (changed
-              | "Entities" >> beam.ParDo(TagEntities())
-              | "Progress" >> beam.ParDo(LogProgress("articles tagged")))
+    tagged = changed | "Entities" >> beam.ParDo(TagEntities())
     return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)

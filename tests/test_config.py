@@ -22,6 +22,12 @@ def test_minimal_config_uses_the_local_node():
     assert (feed.name, feed.agency, feed.full_text, feed.poll_interval) == ("xinhua-world", "xinhua", False, 300)
 
 
+def test_fetch_settings_default_to_polite_and_can_be_set():
+    assert parse(BASE).fetch.min_gap == 1.0
+    f = parse({**BASE, "fetch": {"min_gap": 0, "timeout": 5, "max_bytes": 1000}}).fetch
+    assert (f.min_gap, f.timeout, f.max_bytes) == (0, 5, 1000)
+
+
 def test_hosts_from_config_and_environment_override():
     cfg = parse({**BASE, "elasticsearch": {"hosts": ["https://es.internal:9200/"], "index": "news"}})
     assert (cfg.es.hosts, cfg.es.index, cfg.es.local) == (["https://es.internal:9200"], "news", False)
@@ -54,6 +60,9 @@ def test_credentials_come_from_the_environment_and_are_never_shown():
         ({**BASE, "elasticsearch": {"password": "x"}}, "WIRENEWS_ES_"),
         ({**BASE, "elasticsearch": {"bulk_max_docs": 0}}, "elasticsearch.bulk_max_docs"),
         ({**BASE, "extra": 1}, "unknown top-level key"),
+        ({**BASE, "fetch": {"min_gap": -1}}, "fetch.min_gap"),
+        ({**BASE, "fetch": {"timeout": 0}}, "fetch.timeout"),
+        ({**BASE, "fetch": {"retries": 3}}, "fetch.['retries']"),
     ],
 )
 def test_bad_configs_name_the_key(raw, needle):
