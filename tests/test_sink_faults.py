@@ -14,9 +14,10 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 
 from pipeline.bootstrap import bootstrap, ensure_aux_indices
+from pipeline.es_client import make_client
 from tests.esproxy import EsProxy
 from tests.test_index_pipeline import counters, make_article
-from transforms.es_sink import BulkRetriesExhausted
+from transforms.es_sink import BulkRetriesExhausted, StoredLookup
 from transforms.index import SkipUnchanged, WriteToElasticsearch
 
 pytestmark = pytest.mark.integration
@@ -109,3 +110,32 @@ def test_per_item_429s_resend_only_the_rejected_items(ready, es_client, proxy, t
     assert got.get("articles_retried") == proxy.items_rejected
     assert got.get("articles_new") == N
     assert stored_ids(es_client, ready.index) == sorted(a.id for a in articles)
+
+
+def test_the_hash_lookup_waits_out_an_outage(ready, es_client, proxy, tmp_path):
+    stored = [make_article(i) for i in range(10)]
+    run(ready, stored, tmp_path)
+    client = make_client(through(ready, proxy))
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the node comes back while the lookup backs off
+        waits.append(seconds)
+        if len(waits) == 2:
+            proxy.restore()
+
+    lookup = StoredLookup(client, ready.index, max_retries=5, backoff_initial=0.01, sleep=sleep)
+    proxy.cut()
+    found = lookup.lookup([a.id for a in stored] + ["id-50"])
+    client.close()
+    assert len(waits) == 2
+    assert set(found) == {a.id for a in stored}
+    assert found["id-3"]["content_hash"] == stored[3].content_hash
+
+
+def test_the_hash_lookup_fails_loudly_when_the_node_stays_away(ready, proxy):
+    client = make_client(through(ready, proxy))
+    proxy.cut()
+    lookup = StoredLookup(client, ready.index, max_retries=2, sleep=lambda s: None)
+    with pytest.raises(BulkRetriesExhausted):
+        lookup.lookup(["id-1"])
+    client.close()
