@@ -6,7 +6,7 @@ Each round writes the same documents into two fresh aliases (bootstrapped with
 the real template), once with ``ElasticsearchSink`` and once with
 ``parallel_bulk`` (its defaults: 4 threads, 500 per chunk), alternating which
 goes first, after one warm-up round of each. The sink runs as the pipeline
-runs it: 500 per bulk, 2 in flight.
+runs it: 500 per bulk, 4 in flight.
 Prints documents/s of both, the best and median round of each, and the ratio
 of the medians (also the median per-round ratio and the ratio of the best
 rounds, to judge the noise other load on the machine adds). The target is a
@@ -31,7 +31,7 @@ from pipeline.config import EsSettings
 from pipeline.es_client import make_client
 from transforms.article import Article
 from transforms.document import to_document
-from transforms.es_sink import ElasticsearchSink, IndexRequest
+from transforms.es_sink import DEFAULT_CONCURRENCY, ElasticsearchSink, IndexRequest
 
 WORDS = ("government minister said talks would continue on Monday after officials from both sides met in the "
          "capital to discuss trade security and climate cooperation amid rising tensions over energy prices").split()
@@ -64,7 +64,8 @@ def fresh(client, alias: str) -> None:
     bootstrap(client, alias)
 
 
-def run_sink(settings: EsSettings, alias: str, reqs: list[IndexRequest], concurrency: int = 2) -> float:
+def run_sink(settings: EsSettings, alias: str, reqs: list[IndexRequest],
+             concurrency: int = DEFAULT_CONCURRENCY) -> float:
     client = make_client(settings)
     fresh(client, alias)
     sink = ElasticsearchSink(client, alias, max_docs=settings.bulk_max_docs, max_bytes=settings.bulk_max_bytes,
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--es", default="http://127.0.0.1:9200")
-    ap.add_argument("--concurrency", type=int, default=2, help="sink batches in flight (default 2, as in the pipeline)")
+    ap.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                    help="sink batches in flight (default: as in the pipeline)")
     ap.add_argument("--beam", action="store_true", help="also time WriteToElasticsearch on the FnApiRunner, once")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, force=True)

@@ -37,6 +37,8 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 log = logging.getLogger(__name__)
 
 DEFAULT_DEADLETTER_FILE = "wirenews-deadletter.ndjson"
+# Bulk requests in flight per writer, as many as the client's own parallel_bulk uses threads.
+DEFAULT_CONCURRENCY = 4
 _FILTER_PATH = "errors,items.*.status,items.*.result,items.*.error"
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -155,7 +157,7 @@ class ElasticsearchSink:
         max_retries: int = 6,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
-        concurrency: int = 2,
+        concurrency: int = DEFAULT_CONCURRENCY,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
