@@ -4,6 +4,12 @@ urllib3 with ``preload_content=False`` and our own streamed decompression, so th
 the decoded bytes (a gzip bomb stops at the cap, not in memory). Redirects are followed here, one hop at
 a time, so each hop passes the scheme check and the per-host politeness gate.
 
+A feed decides where its redirects go, so every hop is held to a policy before any connection is made:
+http(s) only, and the target host is resolved and refused when any of its addresses is private,
+link-local, multicast, reserved or otherwise not globally routable (a redirect to loopback is allowed
+only when the request started on loopback: the project's own tests and demo). The connection then goes
+to the very address that was checked, so a second DNS answer cannot move it elsewhere.
+
 Politeness is per process: a ``HostGate`` serialises requests to one host and keeps a minimum gap
 between them, and remembers a host's ``Retry-After``. Parallel workers in other processes each keep
 their own gate.
@@ -11,8 +17,10 @@ their own gate.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
+import socket
 import threading
 import time
 import zlib
@@ -50,6 +58,8 @@ PRODUCT_USER_AGENT = f"wirenews/{_product_version()} (news feed reader)"
 DEFAULT_MAX_BYTES = 10_000_000
 MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = (301, 308)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+Resolver = Callable[..., list]
 REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 64 * 1024
 
@@ -226,8 +236,10 @@ class HttpClient:
 
     def __init__(self, *, user_agent: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                  timeout: float = 30.0, connect_timeout: float = 10.0, read_timeout: float | None = None,
-                 gate: HostGate | None = None, min_gap: float | None = None, pool_maxsize: int = 4) -> None:
+                 gate: HostGate | None = None, min_gap: float | None = None, pool_maxsize: int = 4,
+                 resolve: Resolver = socket.getaddrinfo) -> None:
         self.user_agent = user_agent or PRODUCT_USER_AGENT
+        self.resolve = resolve
         self.max_bytes = max_bytes
         self.total_timeout = timeout
         self.connect_timeout = min(connect_timeout, timeout)
@@ -256,9 +268,12 @@ class HttpClient:
             headers["If-Modified-Since"] = last_modified
         redirects: list[tuple[int, str]] = []
         current = url
+        pinned: str | None = None
         for _ in range(MAX_REDIRECTS + 1):
             _check_scheme(current, redirected=bool(redirects))
-            status, resp_headers, body = self._one(current, headers, cap, deadline)
+            if redirects:
+                pinned = check_redirect(current, origin=url, resolve=self.resolve)
+            status, resp_headers, body = self._one(current, headers, cap, deadline, pinned=pinned)
             if status in REDIRECTS and "location" in resp_headers:
                 target = urljoin(current, resp_headers["location"].strip())
                 redirects.append((status, target))
@@ -273,8 +288,8 @@ class HttpClient:
                              retry_after=retry_after, url=current)
         raise FetchError("redirect", f"more than {MAX_REDIRECTS} redirects from {url}", url=current)
 
-    def _one(self, url: str, headers: dict[str, str], cap: int,
-             deadline: float) -> tuple[int, dict[str, str], bytes]:
+    def _one(self, url: str, headers: dict[str, str], cap: int, deadline: float, *,
+             pinned: str | None = None) -> tuple[int, dict[str, str], bytes]:
         host = (urlsplit(url).hostname or "").lower()
         with self.gate.slot(host, min_gap=self.min_gap):
             remaining = deadline - time.monotonic()
@@ -285,8 +300,7 @@ class HttpClient:
             resp = None
             complete = False
             try:
-                resp = self.pool.request("GET", url, headers=headers, preload_content=False, redirect=False,
-                                         decode_content=False, timeout=timeout)
+                resp = self._open(url, headers, timeout, pinned)
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
                 if resp.status in (429, 503):
                     wait = parse_retry_after(resp_headers.get("retry-after"))
@@ -345,6 +359,103 @@ class HttpClient:
                         resp.release_conn()
                     else:
                         resp.close()
+
+
+    def _open(self, url: str, headers: dict[str, str], timeout: urllib3.Timeout,
+              pinned: str | None) -> urllib3.BaseHTTPResponse:
+        """The GET itself; with ``pinned``, the connection goes to that checked address, named as the host."""
+        if pinned is None:
+            return self.pool.request("GET", url, headers=headers, preload_content=False, redirect=False,
+                                     decode_content=False, timeout=timeout)
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname or ""
+        port = parts.port or (443 if scheme == "https" else 80)
+        pool_kwargs = {"server_hostname": host, "assert_hostname": host} if scheme == "https" else None
+        conn = self.pool.connection_from_host(pinned, port=port, scheme=scheme, pool_kwargs=pool_kwargs)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return conn.urlopen("GET", path, headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                            preload_content=False, redirect=False, decode_content=False, timeout=timeout,
+                            retries=False, assert_same_host=False)
+
+
+def forbidden_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool) -> str | None:
+    """Why a redirect may not lead to ``ip`` (None: it may). IPv4 inside IPv6 is judged as the IPv4."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return forbidden_reason(embedded, allow_loopback=allow_loopback)
+    if ip.is_loopback:
+        return None if allow_loopback else "loopback"
+    for name in ("unspecified", "multicast", "link_local", "private", "reserved"):
+        if getattr(ip, f"is_{name}"):
+            return name.replace("_", "-")
+    if not ip.is_global:
+        return "non-global"
+    return None
+
+
+def resolve_addresses(host: str, port: int, resolve: Resolver = socket.getaddrinfo
+                      ) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address ``host`` stands for (a literal address is itself, with no lookup)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]").split("%")[0])]
+    except ValueError:
+        pass
+    try:
+        infos = resolve(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError) as e:
+        raise FetchError("dns", f"cannot resolve {host}: {e}") from e
+    addrs = []
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if addr not in addrs:
+            addrs.append(addr)
+    if not addrs:
+        raise FetchError("dns", f"cannot resolve {host}: no address")
+    return addrs
+
+
+def _is_loopback_origin(url: str, resolve: Resolver) -> bool:
+    parts = urlsplit(url)
+    try:
+        addrs = resolve_addresses(parts.hostname or "", parts.port or 80, resolve)
+    except FetchError:
+        return False
+    return all(a.is_loopback or (getattr(a, "ipv4_mapped", None) or a).is_loopback for a in addrs)
+
+
+def check_redirect(target: str, *, origin: str, resolve: Resolver = socket.getaddrinfo) -> str:
+    """The address to connect to for a redirect ``target``, or FetchError ``redirect_blocked``.
+
+    Runs before any connection to the target: the host is resolved here and every address it has must be
+    allowed (one private answer among public ones is enough to refuse). Loopback is allowed only when
+    ``origin``, the URL the request started from, is itself on loopback.
+    """
+    parts = urlsplit(target)
+    host = parts.hostname
+    if not host:
+        raise FetchError("redirect_blocked", f"refusing a redirect without a host: {target!r}", url=target)
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError as e:
+        raise FetchError("bad_url", f"bad port in redirect target {target!r}", url=target) from e
+    try:
+        addrs = resolve_addresses(host, port, resolve)
+    except FetchError as e:
+        e.url = target
+        raise
+    allow_loopback = _is_loopback_origin(origin, resolve)
+    for addr in addrs:
+        reason = forbidden_reason(addr, allow_loopback=allow_loopback)
+        if reason:
+            raise FetchError("redirect_blocked", f"refusing a redirect to {target}: {host} is {addr}, a {reason} "
+                             "address", url=target)
+    return str(addrs[0])
 
 
 def _check_scheme(url: str, *, redirected: bool) -> None:
