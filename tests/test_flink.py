@@ -2,7 +2,10 @@
 
 The runs on Flink need Beam's Flink job server jar in the cache; the fixture fetches it once (what
 scripts/fetch-flink does). When it cannot be had they are skipped, saying why and naming the script;
-with WIRENEWS_REQUIRE_FLINK=1 that is a failure instead.
+with WIRENEWS_REQUIRE_FLINK=1 that is a failure instead. The same runs also go through Beam's own
+in-process job service ("portable"): the path a Flink run takes on the Python side (the job API,
+LOOPBACK workers in the wirenews process, metrics from the job service, a stop while the launcher
+waits on the job) without the Java job server.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from tests.test_e2e import all_docs, wirenews, write_config
 from tests.test_stream import render_feed
 
 FLINK_ARGS = ["--runner=FlinkRunner", "--flink_master=[local]", "--environment_type=LOOPBACK", "--parallelism=2"]
+PORTABLE_ARGS = ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"]
+RUNNERS = [pytest.param(FLINK_ARGS, marks=pytest.mark.flink, id="flink"),
+           pytest.param(PORTABLE_ARGS, id="portable")]
 TIME_FIELDS = ("ingested_at", "first_seen_at")
 
 
@@ -189,11 +195,18 @@ def comparable(doc: dict) -> dict:
     return out
 
 
-@pytest.mark.flink
+def runner_args(args: list[str], request: pytest.FixtureRequest) -> list[str]:
+    if args is FLINK_ARGS:
+        request.getfixturevalue("flink_jar")  # skips (or fails) here without the jar
+    return args
+
+
 @pytest.mark.integration
 @pytest.mark.e2e
+@pytest.mark.parametrize("args", RUNNERS)
 def test_batch_on_flink_indexes_the_same_documents_as_the_local_runner(
-        tmp_path, flink_jar, feed_server, es_settings, es_client):
+        request, args, tmp_path, feed_server, es_settings, es_client):
+    args = runner_args(args, request)
     local_alias, flink_alias = es_settings.index, f"{es_settings.index}-flink"  # both removed by the fixture
     (tmp_path / "local").mkdir()
     (tmp_path / "flink").mkdir()
@@ -205,10 +218,10 @@ def test_batch_on_flink_indexes_the_same_documents_as_the_local_runner(
     local_s = time.monotonic() - started
     assert local.returncode == 0, local.stdout + local.stderr
     started = time.monotonic()
-    on_flink = wirenews("run", "-c", str(flink_cfg), "--summary-json", str(tmp_path / "flink.json"), *FLINK_ARGS)
+    on_flink = wirenews("run", "-c", str(flink_cfg), "--summary-json", str(tmp_path / "flink.json"), *args)
     flink_s = time.monotonic() - started
     assert on_flink.returncode == 0, on_flink.stdout + on_flink.stderr[-5000:]
-    print(f"same feeds: local runner {local_s:.1f}s, Flink [local] {flink_s:.1f}s")
+    print(f"same feeds: local runner {local_s:.1f}s, {args[0]} {flink_s:.1f}s")
 
     local_summary = json.loads((tmp_path / "local.json").read_text())
     flink_summary = json.loads((tmp_path / "flink.json").read_text())
@@ -223,10 +236,11 @@ def test_batch_on_flink_indexes_the_same_documents_as_the_local_runner(
         assert flink_docs[doc_id] == doc, doc_id
 
 
-@pytest.mark.flink
 @pytest.mark.integration
-def test_stream_on_flink_indexes_new_items_and_stops_on_sigterm(tmp_path, flink_jar, feed_server, es_settings,
+@pytest.mark.parametrize("args", RUNNERS)
+def test_stream_on_flink_indexes_new_items_and_stops_on_sigterm(request, args, tmp_path, feed_server, es_settings,
                                                                  es_client):
+    args = runner_args(args, request)
     items = [1, 2]
     feed_server.routes["/live.xml"] = Route(body=render_feed(items), headers={"Content-Type": "application/xml"})
     cfg = {"elasticsearch": {"hosts": es_settings.hosts, "index": es_settings.index},
@@ -236,7 +250,7 @@ def test_stream_on_flink_indexes_new_items_and_stops_on_sigterm(tmp_path, flink_
     exe = Path(sys.executable).with_name("wirenews")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
     proc = subprocess.Popen([*cmd, "stream", "-c", str(path), "--summary-json", str(tmp_path / "s.json"),
-                             *FLINK_ARGS], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def indexed() -> set[str]:
         es = es_client.options(ignore_status=404)
