@@ -93,6 +93,16 @@ def test_what_the_user_names_is_kept(home, tmp_path):
     assert opts["job_server_java_launcher"] == java
 
 
+def test_a_stream_whose_workers_cannot_see_the_stop_file_says_how_to_stop_it(home, caplog):
+    cached_jar(home)
+    make_options(["--runner=FlinkRunner", "--flink_master=flink-jm:8081", "--environment_type=EXTERNAL",
+                  "--environment_config=localhost:50000"], streaming=True)
+    assert "stop file" in caplog.text and "docs/flink.md" in caplog.text
+    caplog.clear()
+    make_options(["--runner=FlinkRunner"], streaming=True)  # [local], LOOPBACK: the stop file works
+    assert "stop file" not in caplog.text
+
+
 @pytest.mark.parametrize("jar", ["https://repo.example.org/beam-runners-flink-job-server.jar", "/nonexistent/x.jar"])
 def test_a_jar_that_would_be_downloaded_or_is_missing_is_refused(home, jar, caplog):
     with pytest.raises(SystemExit) as exit_:
@@ -204,7 +214,7 @@ def runner_args(args: list[str], request: pytest.FixtureRequest) -> list[str]:
 @pytest.mark.integration
 @pytest.mark.e2e
 @pytest.mark.parametrize("args", RUNNERS)
-def test_batch_on_flink_indexes_the_same_documents_as_the_local_runner(
+def test_batch_via_the_job_api_indexes_the_same_documents_as_the_local_runner(
         request, args, tmp_path, feed_server, es_settings, es_client):
     args = runner_args(args, request)
     local_alias, flink_alias = es_settings.index, f"{es_settings.index}-flink"  # both removed by the fixture
@@ -238,8 +248,8 @@ def test_batch_on_flink_indexes_the_same_documents_as_the_local_runner(
 
 @pytest.mark.integration
 @pytest.mark.parametrize("args", RUNNERS)
-def test_stream_on_flink_indexes_new_items_and_stops_on_sigterm(request, args, tmp_path, feed_server, es_settings,
-                                                                 es_client):
+def test_stream_via_the_job_api_indexes_new_items_and_stops_on_sigterm(request, args, tmp_path, feed_server,
+                                                                        es_settings, es_client):
     args = runner_args(args, request)
     items = [1, 2]
     feed_server.routes["/live.xml"] = Route(body=render_feed(items), headers={"Content-Type": "application/xml"})
