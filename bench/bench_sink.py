@@ -1,16 +1,17 @@
 """Sink throughput against the client's own ``helpers.parallel_bulk``, same documents, same node.
 
-    PYTHONPATH=. python bench/bench_sink.py [--docs 10000] [--rounds 5] [--es http://127.0.0.1:9200]
+    PYTHONPATH=. python bench/bench_sink.py [--docs 10000] [--rounds 7] [--es http://127.0.0.1:9200]
 
 Each round writes the same documents into two fresh aliases (bootstrapped with
 the real template), once with ``ElasticsearchSink`` and once with
 ``parallel_bulk`` (its defaults: 4 threads, 500 per chunk), alternating which
 goes first, after one warm-up round of each. The sink runs as the pipeline
 runs it: 500 per bulk, 4 in flight.
-Prints documents/s of both, the best and median round of each, and the ratio
-of the medians (also the median per-round ratio and the ratio of the best
-rounds, to judge the noise other load on the machine adds). The target is a
-ratio of at least 0.9.
+Prints documents/s of both, the best and median round of each, and the ratio:
+the median of the per-round ratios (the two runs of a round are back to back,
+so other load on the machine disturbs their ratio least), plus the ratios of
+the medians and of the best rounds, to judge the noise. The target is a ratio
+of at least 0.9.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def run_beam(settings: EsSettings, alias: str, reqs: list[IndexRequest]) -> tupl
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=10000)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--es", default="http://127.0.0.1:9200")
     ap.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                     help="sink batches in flight (default: as in the pipeline)")
@@ -165,11 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     best_sink, best_pb = max(sink_rates), max(pb_rates)
     print(f"sink:          best {best_sink:9.0f} docs/s, median {statistics.median(sink_rates):9.0f}")
     print(f"parallel_bulk: best {best_pb:9.0f} docs/s, median {statistics.median(pb_rates):9.0f}")
-    ratio = statistics.median(sink_rates) / statistics.median(pb_rates)
+    # The two runs of a round are back to back, so their ratio is the least disturbed by other load.
     paired = statistics.median(a / b for a, b in zip(sink_rates, pb_rates, strict=True))
-    print(f"ratio sink / parallel_bulk: {ratio:.2f} (medians); per-round ratios: median {paired:.2f}; "
-          f"best rounds: {best_sink / best_pb:.2f}; target >= 0.90")
-    return 0 if ratio >= 0.9 else 1
+    medians = statistics.median(sink_rates) / statistics.median(pb_rates)
+    print(f"ratio sink / parallel_bulk: {paired:.2f} (median of the per-round ratios); "
+          f"medians: {medians:.2f}; best rounds: {best_sink / best_pb:.2f}; target >= 0.90")
+    return 0 if paired >= 0.9 else 1
 
 
 if __name__ == "__main__":
