@@ -209,7 +209,8 @@ def configure(options: PipelineOptions) -> PipelineOptions:
         server.job_server_jvm_properties = props + [o for o in JAVA17_OPENS if o not in props]
     if options.view_as(StandardOptions).streaming and (portable.environment_type or "").upper() != "LOOPBACK":
         log.warning("stream on Flink with %s workers: they cannot see the launcher's stop file, so SIGTERM here "
-                    "does not stop them; stop the job with Flink (see docs/flink.md)", portable.environment_type)
+                    "does not stop them; stop the job with Flink (see docs/flink.md)",
+                    portable.environment_type or "DOCKER (Beam's default)")
     if log.getEffectiveLevel() > logging.DEBUG:
         # The job server's own output (Flink's start-up chatter) is logged by Beam under this name at INFO.
         logging.getLogger("FlinkJarJobServer").setLevel(logging.WARNING)
