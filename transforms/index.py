@@ -222,7 +222,8 @@ class _StoreDeadLettersFn(beam.DoFn):
 class WriteToElasticsearch(beam.PTransform):
     """Index articles into ``settings.index`` (the alias); returns the dead-letter records.
 
-    ``sink_options`` go to ``ElasticsearchSink`` (``backoff_initial``, ``backoff_max``,
+    ``sink_options`` go to ``ElasticsearchSink`` (``concurrency``: bulk requests in
+    flight per writer, default 4; ``backoff_initial``, ``backoff_max``,
     ``deadletter_path``); caps and retry limit come from ``settings``.
     """
 
