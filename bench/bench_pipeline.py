@@ -198,7 +198,7 @@ def wirenews_run(cfg: Path, extra: list[str]) -> dict[str, Any]:
     if result.returncode != 0:
         raise RuntimeError(f"wirenews run exited {result.returncode}:\n{result.output[-4000:]}")
     return {"seconds": result.seconds, "peak_pss_mb": result.peak_pss_mb, "peak_rss_mb": result.peak_rss_mb,
-            "processes": result.processes}
+            "processes": result.processes, "cpu_s": result.cpu_seconds}
 
 
 def one_repeat(files: list[FeedFile], base_url: str, workdir: Path, es_url: str, *, stages: bool,

@@ -131,6 +131,7 @@ class TreeSampler:
     peak_rss_mb: float = 0.0
     peak_pss_mb: float = 0.0
     peak_processes: int = 0
+    cpu_by_pid: dict[int, float] = field(default_factory=dict)  # last seen CPU seconds of every process
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -144,6 +145,11 @@ class TreeSampler:
         if self._thread is not None:
             self._thread.join()
 
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU of the tree as last sampled (a process's last 0.2 s before it exits can be missed)."""
+        return sum(self.cpu_by_pid.values())
+
     def _run(self) -> None:
         while not self._stop.is_set():
             pids = process_tree(self.root)
@@ -151,6 +157,8 @@ class TreeSampler:
             self.peak_rss_mb = max(self.peak_rss_mb, sum(s[0] for s in sizes) / 1024)
             self.peak_pss_mb = max(self.peak_pss_mb, sum(s[1] for s in sizes) / 1024)
             self.peak_processes = max(self.peak_processes, len(pids))
+            for pid in pids:
+                self.cpu_by_pid[pid] = max(self.cpu_by_pid.get(pid, 0.0), cpu_seconds(pid))
             self._stop.wait(self.interval)
 
 
@@ -161,6 +169,7 @@ class RunResult:
     peak_rss_mb: float
     peak_pss_mb: float
     processes: int
+    cpu_seconds: float
     output: str
 
 
@@ -173,7 +182,7 @@ def run_measured(cmd: list[str], *, cwd: Path = REPO, env: dict[str, str] | None
     with TreeSampler(proc.pid) as sampler:
         output, _ = proc.communicate(timeout=timeout)
     return RunResult(time.perf_counter() - started, proc.returncode, sampler.peak_rss_mb, sampler.peak_pss_mb,
-                     sampler.peak_processes, output)
+                     sampler.peak_processes, sampler.cpu_seconds, output)
 
 
 def count_docs(alias: str, es_url: str = DEFAULT_ES) -> int:

@@ -1,0 +1,143 @@
+"""The baseline a team would write itself, against ``wirenews run`` on the same corpus.
+
+    .venv/bin/python bench/bench_naive.py [--articles 2000] [--feeds 50] [--repeat 3]
+
+The baseline is one process, one article at a time: ``urllib`` fetch, ``feedparser.parse`` of the
+bytes, a regex clean (tags, entities, the Xinhua/portal/Reuters/AP trailers, the dateline),
+``nlp(text)`` with the full ``en_core_web_sm`` pipeline (every component, as ``spacy.load`` gives it),
+then one ``elasticsearch.helpers.bulk`` into an index with dynamic mapping. Both are timed as whole
+processes (interpreter start to exit), interleaved per repeat; the ratio is taken within each repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    BEAM_2_WORKERS,
+    DEFAULT_ES,
+    REPO,
+    count_docs,
+    describe_machine,
+    drop_alias,
+    median,
+    run_measured,
+    wirenews_cmd,
+    write_config,
+)
+
+TAG = re.compile(r"<[^>]+>")
+TRAILERS = re.compile(r"\s*(Enditem|Endi|\(END\)|Go to Forum >>\d+ Comment\(s\)|Share \| Print \| E-mail"
+                      r"|\(Reporting by [^)]*\)|Associated Press writer .*contributed to this report\.|___)\s*$")
+DATELINE = re.compile(r"^[A-Z][A-Za-z .]+(, \w+\.? \d+)? \((Xinhua|Reuters|AP|AFP|Yonhap)\) (--|-|\u2014) ")
+KEPT = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"}
+
+
+def naive_clean(raw: str) -> str:
+    paragraphs = [html.unescape(TAG.sub("", p)).strip() for p in re.split(r"</p>|\n\n", raw)]
+    paragraphs = [p for p in (TRAILERS.sub("", p) for p in paragraphs) if p]
+    if paragraphs:
+        paragraphs[0] = DATELINE.sub("", paragraphs[0])
+    return "\n\n".join(paragraphs)
+
+
+def naive_run(feed_urls: list[str], index: str, es_url: str) -> int:
+    """The whole baseline; returns the number of documents written."""
+    import feedparser
+    import spacy
+    from elasticsearch import Elasticsearch, helpers
+
+    from transforms.nlp_model import resolve_model_path
+
+    nlp = spacy.load(resolve_model_path("en_core_web_sm"))  # the full pipeline
+    actions: list[dict[str, Any]] = []
+    for url in feed_urls:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            parsed = feedparser.parse(resp.read(), response_headers=dict(resp.headers))
+        for entry in parsed.entries:
+            raw = entry.get("content", [{}])[0].get("value") or entry.get("summary", "")
+            text = naive_clean(raw)
+            doc = nlp(text)
+            entities = sorted({(e.text, e.label_) for e in doc.ents if e.label_ in KEPT})
+            actions.append({"_index": index, "_id": entry.get("id") or entry.link, "_source": {
+                "title": entry.get("title", ""), "body": text, "url": entry.get("link"),
+                "published": entry.get("published"), "entities": [{"name": n, "type": t} for n, t in entities]}})
+    client = Elasticsearch(es_url, request_timeout=60)
+    written, _ = helpers.bulk(client, actions)
+    client.close()
+    return written
+
+
+def compare(articles: int, feeds: int, repeat: int, es_url: str, seed: int) -> list[dict[str, Any]]:
+    from bench.corpus import write_corpus
+    from tests.loopback import LoopbackServer
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="wirenews-naive-") as tmp, \
+            LoopbackServer(write_dir := Path(tmp) / "feeds") as server:
+        files = write_corpus(write_dir, articles, feeds, seed)
+        urls = [server.url(f.filename) for f in files]
+        (Path(tmp) / "urls.json").write_text(json.dumps(urls))
+        for r in range(repeat):
+            alias = f"bench-naive-{uuid.uuid4().hex[:8]}"
+            cfg = write_config(Path(tmp) / "cfg.yaml", server.url(), files, f"{alias}-wn", es_url)
+            runs = [("naive", [sys.executable, __file__, "--worker", str(Path(tmp) / "urls.json"), alias]),
+                    ("wirenews", [*wirenews_cmd(), "run", "-c", str(cfg), *BEAM_2_WORKERS])]
+            if r % 2:
+                runs.reverse()
+            row: dict[str, Any] = {}
+            try:
+                for name, cmd in runs:
+                    result = run_measured([*cmd, *(["--es", es_url] if name == "naive" else [])], cwd=REPO)
+                    if result.returncode != 0:
+                        raise RuntimeError(f"{name} exited {result.returncode}: {result.output[-3000:]}")
+                    row[name] = result.seconds
+                    row[f"{name}_docs"] = count_docs(alias if name == "naive" else f"{alias}-wn", es_url)
+                    row[f"{name}_pss_mb"] = result.peak_pss_mb
+            finally:
+                drop_alias(alias, es_url)
+            row["speedup"] = row["naive"] / row["wirenews"]
+            row["load"] = describe_machine()["load"]
+            print(f"  naive {row['naive']:.1f} s ({row['naive_docs']} docs, {row['naive_pss_mb']:.0f} MB), "
+                  f"wirenews {row['wirenews']:.1f} s ({row['wirenews_docs']} docs, {row['wirenews_pss_mb']:.0f} MB): "
+                  f"{row['speedup']:.2f}x, load {row['load']}", flush=True)
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--feeds", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--es", default=DEFAULT_ES)
+    parser.add_argument("--worker", nargs=2, metavar=("URLS_JSON", "INDEX"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        started = time.perf_counter()
+        written = naive_run(json.loads(Path(args.worker[0]).read_text()), args.worker[1], args.es)
+        print(f"naive: {written} documents in {time.perf_counter() - started:.1f} s")
+        return 0
+    print(f"machine: {describe_machine()}", flush=True)
+    rows = compare(args.articles, args.feeds, args.repeat, args.es, args.seed)
+    print(f"median of {len(rows)}: naive {median([r['naive'] for r in rows]):.1f} s, wirenews "
+          f"{median([r['wirenews'] for r in rows]):.1f} s, wirenews faster by "
+          f"{median([r['speedup'] for r in rows]):.2f}x (target >= 2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
