@@ -235,18 +235,43 @@ def cmd_es(args: argparse.Namespace) -> int:
 
 
 def cmd_kibana(args: argparse.Namespace) -> int:
-    from pipeline import kibana
-
-    if args.action == "export":
-        sys.stdout.write(kibana.export_objects())
-        return EXIT_OK
     import os
 
-    result = kibana.import_objects(args.url, api_key=os.environ.get("WIRENEWS_KIBANA_API_KEY"),
-                                   username=os.environ.get("WIRENEWS_ES_USERNAME"),
-                                   password=os.environ.get("WIRENEWS_ES_PASSWORD"))
+    from pipeline import kibana
+
+    alias = _load_config(args.config).es.index if args.config else None
+    if args.action == "export":
+        sys.stdout.write(kibana.export_objects(alias=alias))
+        return EXIT_OK
+    try:
+        result = kibana.import_objects(args.url, api_key=os.environ.get("WIRENEWS_KIBANA_API_KEY"),
+                                       username=os.environ.get("WIRENEWS_ES_USERNAME"),
+                                       password=os.environ.get("WIRENEWS_ES_PASSWORD"),
+                                       ca_certs=os.environ.get("WIRENEWS_ES_CA_CERTS"), alias=alias)
+    except kibana.KibanaError as e:
+        log.error("Kibana import failed: %s", e)
+        return EXIT_FAILURES
     print(json.dumps(result, indent=2))
-    return EXIT_OK if result.get("success", False) else EXIT_FAILURES
+    return EXIT_OK
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Index versions: bootstrap (idempotent), status, or migrate to a new version behind the alias."""
+    from pipeline.bootstrap import bootstrap, migrate, write_index
+
+    cfg = _load_config(args.config)
+    client = _connect(cfg)
+    try:
+        if args.action == "bootstrap":
+            print(bootstrap(client, cfg.es.index))
+        elif args.action == "migrate":
+            print(migrate(client, cfg.es.index))
+        else:
+            current = write_index(client, cfg.es.index)
+            print(f"{cfg.es.index} -> {current or '(not created yet)'}")
+    finally:
+        client.close()
+    return EXIT_OK
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -301,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     kib = sub.add_parser("kibana", parents=[common], help="the Kibana saved objects")
     kib.add_argument("action", choices=["export", "import"])
     kib.add_argument("--url", default="http://127.0.0.1:5601", help="Kibana's URL for import")
+    kib.add_argument("-c", "--config", help="point the data view at this config's index alias")
+
+    idx = sub.add_parser("index", parents=[common], help="the versioned index behind the alias")
+    idx.add_argument("action", choices=["status", "bootstrap", "migrate"],
+                     help="migrate: a new version with the current template, documents copied, alias switched")
+    idx.add_argument("-c", "--config", required=True)
 
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config.add_argument("action", choices=["check"])
@@ -321,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stream":
             return cmd_stream(args, rest)
         return {"search": cmd_search, "clean": cmd_clean, "tag": cmd_tag, "es": cmd_es, "kibana": cmd_kibana,
-                "config": cmd_config}[args.command](args)
+                "index": cmd_index, "config": cmd_config}[args.command](args)
     except SystemExit as e:
         return int(e.code or 0)
     except KeyboardInterrupt:

@@ -104,7 +104,7 @@ def test_skip_unchanged_keeps_first_seen_and_skips_same_hash(es_settings, es_cli
     result = p.run()
     result.wait_until_finish()
     assert counters(result, "wirenews").get("articles_unchanged") == 4
-    assert counters(result, "wirenews.feed.feed-a").get("unchanged") == 4
+    assert counters(result, "wirenews.feed.feed-a").get("articles_unchanged") == 4
 
 
 def test_skip_unchanged_before_bootstrap_passes_everything(es_settings):

@@ -287,7 +287,7 @@ class _SkipUnchangedFn(beam.DoFn):
         for (original, ts, win), art in zip(batch, select_changed([a for a, _, _ in batch], stored), strict=True):
             if art is None:
                 self.unchanged.inc()
-                Metrics.counter(feed_namespace(original.feed_name), "unchanged").inc()
+                Metrics.counter(feed_namespace(original.feed_name), "articles_unchanged").inc()
             else:
                 yield art, ts, win
 
