@@ -4,7 +4,19 @@ Also serves Beam's ``--setup_file`` convention, so distributed workers get the
 same code and pins.
 """
 
+from pathlib import Path
+
 from setuptools import setup
+
+
+def config_files() -> list[tuple[str, list[str]]]:
+    """configs/ installed under <prefix>/share/wirenews/configs, so workers without a checkout find it."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(Path("configs").rglob("*")):
+        if path.is_file():
+            out.setdefault(str(Path("share/wirenews") / path.parent), []).append(str(path))
+    return sorted(out.items())
+
 
 INSTALL_REQUIRES = [
     "apache-beam==2.77.0",
@@ -34,6 +46,7 @@ setup(
     version="0.1.0",
     description="Streaming ingestion of wire news: feeds, cleaning, entities, Elasticsearch",
     packages=["pipeline", "transforms"],
+    data_files=config_files(),
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require={"dev": DEV_REQUIRES},

@@ -19,10 +19,11 @@ from typing import Any
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, helpers
 
 from pipeline.config import EsSettings
+from transforms.resources import config_path
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "configs" / "index-template.json"
+TEMPLATE_PATH = config_path("index-template.json")
 
 # The dead-letter store: the rejected document is kept verbatim (``enabled: false``
 # stores it without parsing, so a document the article mapping refused still fits).

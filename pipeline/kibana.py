@@ -18,9 +18,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from transforms.resources import config_path
+
 log = logging.getLogger(__name__)
 
-OBJECTS_PATH = Path(__file__).resolve().parent.parent / "configs" / "kibana" / "wirenews.ndjson"
+OBJECTS_PATH = config_path("kibana", "wirenews.ndjson")
 DEFAULT_ALIAS = "wirenews-articles"
 _KQL_FIELD = re.compile(r"([A-Za-z@_][\w.@]*)\s*:")
 

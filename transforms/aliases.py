@@ -17,11 +17,13 @@ from typing import Any
 
 import yaml
 
+from transforms.resources import config_path
+
 log = logging.getLogger(__name__)
 
 ENTITY_TYPES = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT")
 ALIASES_ENV = "WIRENEWS_ALIASES"
-DEFAULT_ALIASES_PATH = Path(__file__).resolve().parent.parent / "configs" / "aliases.yaml"
+DEFAULT_ALIASES_PATH = config_path("aliases.yaml")
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2013": "-", "\u2014": "-"})
 _LEADING_THE = re.compile(r"^the\s+")

@@ -26,10 +26,12 @@ from typing import Any
 
 import yaml
 
+from transforms.resources import config_path
+
 log = logging.getLogger(__name__)
 
 WHERE = ("end", "start", "line")
-DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "configs" / "rules"
+DEFAULT_RULES_DIR = config_path("rules")
 _MACRO_RE = re.compile(r"\{([A-Z][A-Z_]*)\}")
 _FLAG_MAP = {"i": re.IGNORECASE, "ignorecase": re.IGNORECASE}
 
