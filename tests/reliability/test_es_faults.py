@@ -1,0 +1,125 @@
+"""`wirenews run` against Elasticsearch behind a fault proxy: every article lands exactly once.
+
+The demo's 45 stories (20 feeds on a loopback server) go through the whole pipeline as a subprocess,
+with small bulk batches so a run sends many of them. The proxy cuts the node away mid-run and brings
+it back, answers slower than the client's timeout, answers 429 or 503 on a share of the requests, or
+resets connections before and after forwarding. Afterwards the index is read directly: every story
+once, no copies, nothing dead-lettered (no document here is refused by the mapping), no feed state
+left pending. The shared node is never stopped.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reliability.conftest import (
+    EXPECTED_STORIES,
+    Row,
+    feed_states,
+    record,
+    sample_feeds,
+    stored,
+    summary,
+    wirenews,
+    write_config,
+)
+from tests.reliability.faultproxy import BULK, Fault, FaultProxy
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.reliability]
+
+EXPECTED = set(EXPECTED_STORIES)
+BULK_DOCS = 5  # 45 stories -> at least 9 bulk requests
+
+
+def check_complete(es_client, alias: str, tmp_path, n_feeds: int) -> tuple[int, int, int]:
+    """Every story once, nothing dead-lettered, feed state committed for every feed; the figures."""
+    got = stored(es_client, alias, tmp_path / "deadletter.ndjson")
+    assert got.missing(EXPECTED) == set()
+    assert got.duplicated == 0
+    assert set(got.guids) == EXPECTED
+    assert got.dead_lettered == 0
+    committed, pending = feed_states(es_client, alias)
+    assert pending == []
+    assert len(committed) <= n_feeds
+    return got.indexed(EXPECTED), got.duplicated, got.dead_lettered
+
+
+SCENARIOS = {
+    "429 on 30% of bulk/mget requests, per-item 429 on 40% of the items of half the bulks": dict(
+        faults=[Fault("status", status=429, share=0.3), Fault("items_429", path=BULK, share=0.5, item_share=0.4)],
+        es={"max_retries": 10}),
+    "503 on 40% of bulk/mget requests": dict(faults=[Fault("status", status=503, share=0.4)], es={"max_retries": 10}),
+    "slow: 35% of bulks answered after 4 s, client timeout 2 s": dict(
+        faults=[Fault("slow", path=BULK, share=0.35, seconds=4.0)], es={"request_timeout": 2, "max_retries": 10}),
+    "connection reset before forwarding (20%) and after the write (25% of bulks)": dict(
+        faults=[Fault("reset_before", share=0.2), Fault("reset_after", path=BULK, share=0.25)],
+        es={"max_retries": 10}),
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_faults_on_a_share_of_requests_lose_and_double_nothing(name, tmp_path, sample_server, es_url, es_settings,
+                                                               es_client, clock):
+    spec = SCENARIOS[name]
+    feeds = sample_feeds(sample_server.port)
+    with FaultProxy(es_url, spec["faults"]) as proxy:
+        cfg = write_config(tmp_path / "c.yaml", [proxy.url], es_settings.index, feeds,
+                           es={"bulk_max_docs": BULK_DOCS, **spec["es"]})
+        res = wirenews(tmp_path, "run", "-c", str(cfg), "--summary-json", str(tmp_path / "s.json"))
+        fired = sum(proxy.stats.faults.values())
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    assert fired > 0, "the proxy injected nothing: the scenario did not happen"
+    assert summary(tmp_path / "s.json")["feeds"]["failed"] == 0
+    indexed, dup, dead = check_complete(es_client, es_settings.index, tmp_path, len(feeds))
+    record(Row(f"ES: {name}", len(EXPECTED), indexed, dup, dead, clock.seconds,
+               f"exit 0; {fired} faults injected"))
+
+
+def test_node_gone_mid_run_and_back(tmp_path, sample_server, es_url, es_settings, es_client, clock):
+    """The node disappears after the 2nd bulk (that answer is lost too) and is back 4 s later."""
+    feeds = sample_feeds(sample_server.port)
+    with FaultProxy(es_url) as proxy:
+        proxy.cut_after(2, seconds=4.0)
+        cfg = write_config(tmp_path / "c.yaml", [proxy.url], es_settings.index, feeds,
+                           es={"bulk_max_docs": BULK_DOCS})
+        res = wirenews(tmp_path, "run", "-c", str(cfg))
+        assert proxy.stats.cuts == 1
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+        check_complete(es_client, es_settings.index, tmp_path, len(feeds))
+        again = wirenews(tmp_path, "run", "-c", str(cfg), "--summary-json", str(tmp_path / "s2.json"))
+    assert again.returncode == 0, again.stderr[-5000:]
+    assert summary(tmp_path / "s2.json")["articles"]["new"] == 0
+    indexed, dup, dead = check_complete(es_client, es_settings.index, tmp_path, len(feeds))
+    committed, _ = feed_states(es_client, es_settings.index)
+    assert set(committed) == {f["name"] for f in feeds}
+    record(Row("ES: node gone after the 2nd bulk, back 4 s later; then a re-run", len(EXPECTED), indexed, dup,
+               dead, clock.seconds, "exit 0, re-run exit 0 with 0 new"))
+
+
+def test_outage_beyond_the_retry_budget_fails_loudly_and_a_rerun_completes(tmp_path, sample_server, es_url,
+                                                                          es_settings, es_client, clock):
+    feeds = sample_feeds(sample_server.port)
+    alias = es_settings.index
+    with FaultProxy(es_url) as proxy:
+        proxy.cut_after(2, seconds=None)
+        cfg = write_config(tmp_path / "c.yaml", [proxy.url], alias, feeds,
+                           es={"bulk_max_docs": BULK_DOCS, "max_retries": 1})
+        failed = wirenews(tmp_path, "run", "-c", str(cfg))
+        assert failed.returncode != 0
+        assert "BulkRetriesExhausted" in failed.stderr, failed.stderr[-3000:]
+        partial = stored(es_client, alias, tmp_path / "deadletter.ndjson")
+        assert 0 < partial.indexed(EXPECTED) < len(EXPECTED)
+        assert partial.duplicated == 0 and partial.dead_lettered == 0
+        committed, _ = feed_states(es_client, alias)
+        assert committed == {}, "feed state committed by a run that failed"
+        proxy.restore()
+        cfg = write_config(tmp_path / "c.yaml", [proxy.url], alias, feeds, es={"bulk_max_docs": BULK_DOCS})
+        rerun = wirenews(tmp_path, "run", "-c", str(cfg))
+    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    indexed, dup, dead = check_complete(es_client, alias, tmp_path, len(feeds))
+    committed, _ = feed_states(es_client, alias)
+    assert set(committed) == {f["name"] for f in feeds}
+    record(Row("ES: gone for good after the 2nd bulk (1 retry allowed); then a re-run", len(EXPECTED), indexed,
+               dup, dead, clock.seconds,
+               f"exit {failed.returncode} naming BulkRetriesExhausted ({partial.indexed(EXPECTED)} stored); "
+               "re-run exit 0"))
