@@ -18,6 +18,9 @@ repeat, in this order, on a fresh alias ``bench-pipe-*`` that is deleted afterwa
    ``apply_entities`` (tasks of 64, the DoFn's batch); index: stored-hash ``mget``, ``select_changed``,
    ``to_request`` and ``ElasticsearchSink.write`` into a fresh alias (tasks of 500, the lookup batch).
 
+``--tree DIR`` runs ``python -m pipeline.cli`` from another checkout (``PYTHONPATH=DIR``), so a
+proposed change is measured on the same corpus and machine before it is made.
+
 Ratios (end to end / slowest stage, re-poll / first run) are taken within each repeat, then the median
 of the repeats is reported, because the machine is shared and noisy.
 """
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     BEAM_2_WORKERS,
     DEFAULT_ES,
+    REPO,
     count_docs,
     describe_machine,
     drop_alias,
@@ -193,8 +197,11 @@ def stages_alone(feeds: list[Any], es_url: str, workers: int = 2) -> dict[str, d
 # -- end to end --------------------------------------------------------------------------
 
 
-def wirenews_run(cfg: Path, extra: list[str]) -> dict[str, Any]:
-    result = run_measured([*wirenews_cmd(), "run", "-c", str(cfg), *BEAM_2_WORKERS, *extra])
+def wirenews_run(cfg: Path, extra: list[str], tree: Path | None = None) -> dict[str, Any]:
+    """``wirenews run`` as a whole process; from another checkout when ``tree`` is given."""
+    cmd = [sys.executable, "-m", "pipeline.cli"] if tree else wirenews_cmd()
+    result = run_measured([*cmd, "run", "-c", str(cfg), *BEAM_2_WORKERS, *extra], cwd=tree or REPO,
+                          env={"PYTHONPATH": str(tree)} if tree else None)
     if result.returncode != 0:
         raise RuntimeError(f"wirenews run exited {result.returncode}:\n{result.output[-4000:]}")
     return {"seconds": result.seconds, "peak_pss_mb": result.peak_pss_mb, "peak_rss_mb": result.peak_rss_mb,
@@ -202,7 +209,7 @@ def wirenews_run(cfg: Path, extra: list[str]) -> dict[str, Any]:
 
 
 def one_repeat(files: list[FeedFile], base_url: str, workdir: Path, es_url: str, *, stages: bool,
-               extra: list[str]) -> dict[str, Any]:
+               extra: list[str], tree: Path | None = None) -> dict[str, Any]:
     from transforms.article import FeedSpec
 
     alias = f"bench-pipe-{uuid.uuid4().hex[:8]}"
@@ -210,9 +217,9 @@ def one_repeat(files: list[FeedFile], base_url: str, workdir: Path, es_url: str,
     articles = sum(len(f.stories) for f in files)
     row: dict[str, Any] = {"articles": articles}
     try:
-        row["first"] = wirenews_run(cfg, extra)
+        row["first"] = wirenews_run(cfg, extra, tree)
         row["indexed"] = count_docs(alias, es_url)
-        row["repoll"] = wirenews_run(cfg, extra)
+        row["repoll"] = wirenews_run(cfg, extra, tree)
     finally:
         drop_alias(alias, es_url)
     row["e2e_per_s"] = articles / row["first"]["seconds"]
@@ -227,7 +234,7 @@ def one_repeat(files: list[FeedFile], base_url: str, workdir: Path, es_url: str,
 
 
 def bench_size(articles: int, feeds: int, repeat: int, es_url: str, *, stages: bool, extra: list[str],
-               seed: int, report: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
+               seed: int, report: Callable[[dict[str, Any]], None], tree: Path | None = None) -> list[dict[str, Any]]:
     from tests.loopback import LoopbackServer
 
     with tempfile.TemporaryDirectory(prefix="wirenews-bench-") as tmp:
@@ -236,7 +243,7 @@ def bench_size(articles: int, feeds: int, repeat: int, es_url: str, *, stages: b
         rows = []
         with LoopbackServer(workdir / "feeds") as server:
             for _ in range(repeat):
-                row = one_repeat(files, server.url(), workdir, es_url, stages=stages, extra=extra)
+                row = one_repeat(files, server.url(), workdir, es_url, stages=stages, extra=extra, tree=tree)
                 row["load"] = describe_machine()["load"]
                 report(row)
                 rows.append(row)
@@ -252,6 +259,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "e2e_per_s": median([r["e2e_per_s"] for r in rows]),
         "repoll_s": median([r["repoll"]["seconds"] for r in rows]),
         "repoll_share": median([r["repoll_share"] for r in rows]),
+        "first_cpu_s": median([r["first"]["cpu_s"] for r in rows]),
+        "repoll_cpu_s": median([r["repoll"]["cpu_s"] for r in rows]),
         "peak_pss_mb": median([r["first"]["peak_pss_mb"] for r in rows]),
         "peak_rss_mb": median([r["first"]["peak_rss_mb"] for r in rows]),
         "loads": [r["load"] for r in rows],
@@ -267,7 +276,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _print_row(row: dict[str, Any]) -> None:
     line = (f"  {row['articles']} articles: first run {row['first']['seconds']:.1f} s "
-            f"({row['e2e_per_s']:.1f}/s), re-poll {row['repoll']['seconds']:.1f} s "
+            f"({row['e2e_per_s']:.1f}/s, {row['first']['cpu_s']:.0f} CPU-s), re-poll {row['repoll']['seconds']:.1f} s "
             f"({row['repoll_share']:.0%}), peak PSS {row['first']['peak_pss_mb']:.0f} MB "
             f"(RSS sum {row['first']['peak_rss_mb']:.0f} MB), load {row['load']}")
     if "stages" in row:
@@ -287,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stages", action="store_true", help="skip the stage-alone runs")
     parser.add_argument("--es", default=DEFAULT_ES)
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--tree", type=Path, help="run wirenews from this checkout instead (a proposed change)")
     args, extra = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.WARNING, force=True)
     print(f"machine: {describe_machine()}", flush=True)
@@ -294,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for size in sizes:
         rows = bench_size(size, args.feeds, args.repeat, args.es, stages=not (args.scale or args.no_stages),
-                          extra=extra, seed=args.seed, report=_print_row)
+                          extra=extra, seed=args.seed, report=_print_row, tree=args.tree)
         results[size] = {"summary": summarize(rows), "rows": rows}
         s = results[size]["summary"]
         print(f"median of {s['repeats']}: {size} articles, first run {s['first_s']:.1f} s = {s['e2e_per_s']:.1f}/s, "
