@@ -221,6 +221,8 @@ class FeedStateStore:
         """Write the state; ``pending`` keeps it aside until ``commit_pending`` (see ReadFeeds ``defer_state``)."""
         doc_id = state.name + PENDING_SUFFIX if pending else state.name
         self.client.index(index=self.index, id=doc_id, document=state.to_doc() | {"pending": pending})
+        if not pending:  # a state read and written since: an older pending one (a killed run's) must never win
+            self.client.options(ignore_status=404).delete(index=self.index, id=state.name + PENDING_SUFFIX)
 
     def commit_pending(self) -> int:
         """Make every pending state the feed's state; call once the run's articles are safely indexed."""
@@ -230,6 +232,5 @@ class FeedStateStore:
         resp = self.client.search(index=self.index, size=10_000, query={"term": {"pending": True}})
         for hit in resp["hits"]["hits"]:
             state = FeedState.from_doc(hit["_source"])
-            self.put(state)
-            self.client.delete(index=self.index, id=hit["_id"])
+            self.put(state)  # removes the pending document too
         return len(resp["hits"]["hits"])
