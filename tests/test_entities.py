@@ -344,3 +344,19 @@ def test_apply_entities_sets_fields_and_leaves_the_input_alone():
     assert tagged.entities["location"] == ["Ghana"] and tagged.entities["details"] == result.entities
     assert article.entities == {} and article.entities_status is None
     assert result.to_json() == {"language": "en", "status": "tagged", "entities": result.entities}
+
+
+def test_an_office_and_name_typed_as_organisation_is_that_person(tagger):
+    result = tagger.tag("", "ASTANA, Nov. 26 -- Kazakh President Kassym-Jomart Tokayev met Chinese Foreign "
+                            "Minister Wang Yi on Wednesday. Tokayev said the Finance Ministry agreed.")
+    kinds = {(e["name"], e["type"]): e["mentions"] for e in result.entities}
+    assert kinds.get(("Kassym-Jomart Tokayev", "PERSON")) == 2
+    assert ("Finance Ministry", "ORG") in kinds  # an office without a name stays an organisation
+    assert not [name for name, _ in kinds if "President" in name]
+
+
+def test_a_quoted_end_mark_and_central_bank_abbreviations(tagger):
+    result = tagger.tag("", 'The BOJ and the RBI held rates, Seoul officials said. "We will see (END) soon," '
+                            "one analyst joked.")
+    assert "END" not in result.facets["org"]
+    assert {"Bank of Japan", "Reserve Bank of India"} <= set(result.facets["org"])

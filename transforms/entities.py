@@ -82,6 +82,13 @@ _PERSON_TITLE = re.compile(
     r"|spokes(?:man|woman|person)|director|ceo|chief)\s+",
     re.IGNORECASE,
 )
+# "Kazakh President Kassym-Jomart Tokayev" typed as an organisation: an office (after at most two words
+# of nationality or place) followed by a capitalised name is that person.
+_TITLED_NAME = re.compile(
+    r"^(?:[A-Z][\w\-]*\s+){0,2}?(?:President|Prime Minister|(?:Foreign |Finance |Defen[cs]e )?Minister|Chancellor"
+    r"|Premier|Secretary(?:-General)?|Governor|Senator|Mayor|Spokes(?:man|woman|person)|Ambassador)\s+"
+    r"(?P<name>[A-Z][\w\-'\u2019]+(?:\s+[A-Z][\w\-'\u2019]+){1,3})$"
+)
 _TOKEN_SPLIT = re.compile(r"[\s\-]+")
 
 
@@ -171,6 +178,8 @@ def mentions_from_doc(doc: Doc, in_title: bool, aliases: AliasTable | None = Non
         if trimmed is None:
             continue
         text, offset = trimmed
+        if label in ("ORG", "GPE", "NORP", "FAC") and (titled := _TITLED_NAME.match(text)):
+            label, text, offset = "PERSON", titled.group("name"), offset + titled.start("name")
         while label == "PERSON" and (match := _PERSON_TITLE.match(text)) and match.end() < len(text):
             text, offset = text[match.end() :], offset + match.end()
         if aliases is not None and aliases.ignored(text):
