@@ -467,8 +467,14 @@ def fallback_date(raw: Any) -> datetime | None:
         return None
 
 
+# C0 controls (but tab, newline, carriage return) and DEL: a feed's text is stored as plain text, and these
+# would reach Kibana, terminals and exports as raw control bytes (an ANSI escape in a title, say). C1 stays:
+# it is most often mojibake, which the clean stage repairs.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    return _CONTROLS.sub("", value).strip() if isinstance(value, str) else ""
 
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -523,7 +529,7 @@ def _content(entry: Any) -> str:
         is_html = "html" in (block.get("type") or "")
         if (is_html, len(value)) > (best_is_html, len(best)):
             best, best_is_html = value, is_html
-    return best.strip()
+    return _CONTROLS.sub("", best).strip()
 
 
 def _authors(entry: Any) -> list[str]:
