@@ -45,10 +45,13 @@ def median(values: Sequence[float]) -> float:
 
 
 def write_config(path: Path, base_url: str, feeds: Sequence[FeedFile], alias: str, es_url: str = DEFAULT_ES,
-                 poll_interval: int = 300) -> Path:
-    cfg = {"elasticsearch": {"hosts": [es_url], "index": alias},
+                 poll_interval: int = 300, min_gap: float | None = None) -> Path:
+    """A config for the corpus; ``min_gap`` (fetch.min_gap) None keeps the product's default of 1 s per host."""
+    cfg: dict = {"elasticsearch": {"hosts": [es_url], "index": alias},
            "feeds": [{"name": f.name, "url": f"{base_url.rstrip('/')}/{f.filename}", "agency": f.agency,
                       "poll_interval": poll_interval} for f in feeds]}
+    if min_gap is not None:
+        cfg["fetch"] = {"min_gap": min_gap}
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
