@@ -80,7 +80,8 @@ def naive_run(feed_urls: list[str], index: str, es_url: str) -> int:
     return written
 
 
-def compare(articles: int, feeds: int, repeat: int, es_url: str, seed: int) -> list[dict[str, Any]]:
+def compare(articles: int, feeds: int, repeat: int, es_url: str, seed: int,
+            min_gap: float | None = None) -> list[dict[str, Any]]:
     from bench.corpus import write_corpus
     from tests.loopback import LoopbackServer
 
@@ -92,7 +93,8 @@ def compare(articles: int, feeds: int, repeat: int, es_url: str, seed: int) -> l
         (Path(tmp) / "urls.json").write_text(json.dumps(urls))
         for r in range(repeat):
             alias = f"bench-naive-{uuid.uuid4().hex[:8]}"
-            cfg = write_config(Path(tmp) / "cfg.yaml", server.url(), files, f"{alias}-wn", es_url)
+            cfg = write_config(Path(tmp) / "cfg.yaml", server.url(), files, f"{alias}-wn", es_url,
+                               min_gap=min_gap)
             runs = [("naive", [sys.executable, __file__, "--worker", str(Path(tmp) / "urls.json"), alias]),
                     ("wirenews", [*wirenews_cmd(), "run", "-c", str(cfg), *BEAM_2_WORKERS])]
             if r % 2:
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--es", default=DEFAULT_ES)
+    parser.add_argument("--min-gap", type=float, help="fetch.min_gap of the wirenews run (default: 1 s per host; "
+                        "the baseline has no politeness gap at all)")
     parser.add_argument("--worker", nargs=2, metavar=("URLS_JSON", "INDEX"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"naive: {written} documents in {time.perf_counter() - started:.1f} s")
         return 0
     print(f"machine: {describe_machine()}", flush=True)
-    rows = compare(args.articles, args.feeds, args.repeat, args.es, args.seed)
+    rows = compare(args.articles, args.feeds, args.repeat, args.es, args.seed, args.min_gap)
     print(f"median of {len(rows)}: naive {median([r['naive'] for r in rows]):.1f} s, wirenews "
           f"{median([r['wirenews'] for r in rows]):.1f} s, wirenews faster by "
           f"{median([r['speedup'] for r in rows]):.2f}x (target >= 2)")
