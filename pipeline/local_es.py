@@ -4,6 +4,15 @@ Maven Central carries Elasticsearch's minimal integ-test distribution; it is
 fetched once with Maven, cached outside the repository, and started on
 127.0.0.1 as a single node. Elasticsearch refuses to run as root, so when we
 are root it runs as a dedicated system user.
+
+Security is off by default (`wirenews es up`). With ``security=True`` the node
+authenticates every request: users live in the file realm, written with the
+distribution's own ``bin/elasticsearch-users`` (``admin`` is created as a
+superuser and used for health checks), and roles in the file ``roles.yml``.
+The security API's native realm cannot be used on this core-only
+distribution: its ``.security`` index needs analysis-common. With ``tls=True`` it also serves HTTPS
+with a certificate signed by a CA of its own, both made once with
+``bin/elasticsearch-certutil``; clients trust ``ca_cert``.
 """
 
 from __future__ import annotations
@@ -15,11 +24,13 @@ import pwd
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.request
 import zipfile
+from base64 import b64encode
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +55,8 @@ class LocalEs:
     version: str = ES_VERSION
     heap: str = "512m"
     security: bool = False
+    tls: bool = False  # HTTPS on the HTTP port (implies security)
+    admin: tuple[str, str] | None = None  # file-realm superuser (name, password) made by `up` when secured
 
     @classmethod
     def from_env(cls, port: int | None = None, data_dir: str | None = None) -> LocalEs:
@@ -59,7 +72,20 @@ class LocalEs:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def secured(self) -> bool:
+        return self.security or self.tls
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.node_dir / "config" / "certs"
+
+    @property
+    def ca_cert(self) -> Path:
+        """The CA that signed the node's HTTPS certificate (``tls=True``)."""
+        return self.certs_dir / "ca" / "ca.crt"
 
     @property
     def node_dir(self) -> Path:
@@ -76,11 +102,25 @@ class LocalEs:
     # -- queries -----------------------------------------------------------------
 
     def health(self, timeout: float = 2.0) -> dict | None:
-        """The cluster health, or None when nothing answers on the port."""
+        """The cluster health, or None when nothing answers on the port.
+
+        A secured node asked without (good) credentials answers 401: that is a node, so its status is
+        reported as "auth required" rather than None.
+        """
+        req = urllib.request.Request(f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s")
+        if self.admin:
+            token = b64encode(f"{self.admin[0]}:{self.admin[1]}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        context = None
+        if self.tls:
+            context = ssl.create_default_context(cafile=str(self.ca_cert)) if self.ca_cert.exists() else None
         try:
-            url = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
                 return json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            if e.code in (401, 403):
+                return {"status": "auth required", "http_status": e.code}
+            return None
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
@@ -92,11 +132,18 @@ class LocalEs:
             return self.url
         java_home = find_java_home()
         self._ensure_distribution()
+        if self.tls:
+            self._ensure_certs(java_home)
         self._write_node_config()
+        if self.secured and self.admin:
+            self.add_user(self.admin[0], self.admin[1], ["superuser"], java_home=java_home)
+            if os.geteuid() == 0:
+                _chown_tree(self.node_dir / "config", ES_USER)
         self._start(java_home)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if self.health() is not None:
+            health = self.health()
+            if health is not None and (health.get("status") != "auth required" or not self.admin):
                 log.info("Elasticsearch %s is up at %s", self.version, self.url)
                 return self.url
             if not self._pid_alive():
@@ -121,7 +168,71 @@ class LocalEs:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def add_user(self, name: str, password: str, roles: list[str], *, java_home: str | None = None) -> None:
+        """A file-realm user (replaced if it exists), with ``bin/elasticsearch-users``; a running node
+        picks the change up by itself within seconds."""
+        tool = self._tool("elasticsearch-users")
+        java = java_home or find_java_home()
+        users = self.node_dir / "config" / "users"
+        if users.exists() and any(ln.split(":", 1)[0] == name for ln in users.read_text().splitlines()):
+            self._run_tool([*tool, "userdel", name], java, check=False)
+        self._run_tool([*tool, "useradd", name, "-p", password, "-r", ",".join(roles)], java, secret=password)
+
+    def add_role(self, name: str, cluster: list[str], indices: list[dict]) -> None:
+        """A file-realm role in ``roles.yml`` (replaced if it exists); a running node reloads the file."""
+        import yaml
+
+        conf = self.node_dir / "config"
+        conf.mkdir(parents=True, exist_ok=True)
+        path = conf / "roles.yml"
+        roles = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+        roles[name] = {"cluster": list(cluster), "indices": [dict(i) for i in indices]}
+        path.write_text(yaml.safe_dump(roles, sort_keys=True))
+        if os.geteuid() == 0 and _user_exists(ES_USER):
+            _chown_tree(path, ES_USER)
+
     # -- internals ---------------------------------------------------------------
+
+    def _tool(self, name: str) -> list[str]:
+        """A distribution command line, run as the node's user when we are root."""
+        cmd = [str(self.dist_dir / "bin" / name)]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", ES_USER, "--whitelist-environment=ES_JAVA_HOME,ES_PATH_CONF", "--", *cmd]
+        return cmd
+
+    def _run_tool(self, cmd: list[str], java_home: str, *, check: bool = True, secret: str | None = None) -> None:
+        env = {**os.environ, "ES_JAVA_HOME": java_home, "ES_PATH_CONF": str(self.node_dir / "config")}
+        env.pop("JAVA_HOME", None)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=self.node_dir, timeout=300)
+        if check and proc.returncode != 0:
+            shown = " ".join(cmd).replace(secret, "********") if secret else " ".join(cmd)
+            raise LocalEsError(f"{shown} failed (exit {proc.returncode}):\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+
+    def _ensure_certs(self, java_home: str) -> None:
+        """A CA and a node certificate for 127.0.0.1 and localhost, made once with elasticsearch-certutil."""
+        node_cert = self.certs_dir / "node" / "node.crt"
+        if self.ca_cert.exists() and node_cert.exists():
+            return
+        self.certs_dir.mkdir(parents=True, exist_ok=True)
+        root = os.geteuid() == 0
+        if root:
+            _ensure_user(ES_USER)
+            _chown_tree(self.node_dir, ES_USER)
+        tool = self._tool("elasticsearch-certutil")
+        ca_zip, node_zip = self.certs_dir / "ca.zip", self.certs_dir / "node.zip"
+        for z in (ca_zip, node_zip):
+            z.unlink(missing_ok=True)
+        self._run_tool([*tool, "ca", "--pem", "--silent", "--days", "3650", "--out", str(ca_zip)], java_home)
+        _unzip_keeping_modes(ca_zip, self.certs_dir)
+        if root:
+            _chown_tree(self.certs_dir, ES_USER)
+        self._run_tool([*tool, "cert", "--pem", "--silent", "--days", "3650", "--name", "node",
+                        "--ca-cert", str(self.ca_cert), "--ca-key", str(self.certs_dir / "ca" / "ca.key"),
+                        "--ip", "127.0.0.1", "--dns", "localhost", "--out", str(node_zip)], java_home)
+        _unzip_keeping_modes(node_zip, self.certs_dir)
+        if root:
+            _chown_tree(self.certs_dir, ES_USER)
+
 
     def _pid(self) -> int | None:
         try:
@@ -192,12 +303,22 @@ class LocalEs:
             "http.port": self.port,
             "transport.port": self.port + 100,
             "discovery.type": "single-node",
-            "xpack.security.enabled": "true" if self.security else "false",
+            "xpack.security.enabled": "true" if self.secured else "false",
             "path.data": str(data),
             "path.logs": str(logs),
             "cluster.routing.allocation.disk.threshold_enabled": "false",
             "action.destructive_requires_name": "false",
         }
+        if self.secured:
+            # A single node talks to no other: transport TLS is not required, and nothing listens beyond loopback.
+            settings["xpack.security.transport.ssl.enabled"] = "false"
+            settings["xpack.security.http.ssl.enabled"] = "true" if self.tls else "false"
+        if self.tls:
+            settings.update({
+                "xpack.security.http.ssl.key": "certs/node/node.key",
+                "xpack.security.http.ssl.certificate": "certs/node/node.crt",
+                "xpack.security.http.ssl.certificate_authorities": "certs/ca/ca.crt",
+            })
         (conf / "elasticsearch.yml").write_text("".join(f"{k}: {v}\n" for k, v in settings.items()))
         if os.geteuid() == 0:
             _ensure_user(ES_USER)
@@ -283,6 +404,14 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return True
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _ensure_user(name: str) -> None:
