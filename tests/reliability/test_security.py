@@ -1,0 +1,190 @@
+"""The pipeline against a second local node with security on and HTTPS (port 9280, started here).
+
+Users are made with the distribution's ``bin/elasticsearch-users`` (file realm) and roles written to
+``roles.yml``; the certificates come from ``bin/elasticsearch-certutil``. The pipeline's user holds
+only what wirenews asks for (no ``monitor``, nothing on the cluster but index templates). It must work
+over TLS with ``WIRENEWS_ES_CA_CERTS``; refuse an untrusted certificate, wrong or missing credentials
+and missing privileges with exit 2 and a message naming the problem; and never print a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from pathlib import Path
+
+import certifi
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline.local_es import LocalEs
+from tests.reliability.conftest import (
+    EXPECTED_STORIES,
+    Row,
+    feed_states,
+    record,
+    sample_feeds,
+    stored,
+    wirenews,
+    write_config,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.reliability]
+
+PORT = 9280  # never the shared node's port
+PREFIX = "wn-sec-"
+FEEDS = ("xinhua-world", "reuters-business", "afp-europe", "tass-russia")
+PIPELINE_CLUSTER = ["manage_index_templates"]
+PIPELINE_INDEX = ["read", "write", "create_index", "view_index_metadata", "manage"]
+
+
+class Node:
+    def __init__(self, es: LocalEs, passwords: dict[str, str]) -> None:
+        self.es = es
+        self.passwords = passwords
+
+    def client(self, user: str = "wn-pipeline") -> Elasticsearch:
+        """A client as ``user``; the pipeline's own user can read back what it wrote."""
+        return Elasticsearch(self.es.url, basic_auth=(user, self.passwords[user]), ca_certs=str(self.es.ca_cert),
+                             request_timeout=30)
+
+    def secrets(self) -> list[str]:
+        """Every password, and every Basic token, that must never be printed."""
+        out = []
+        for user, pw in self.passwords.items():
+            out += [pw, base64.b64encode(f"{user}:{pw}".encode()).decode()]
+        return out
+
+
+@pytest.fixture(scope="module")
+def secure_node():
+    passwords = {name: secrets.token_urlsafe(18) for name in ("wn-pipeline", "wn-reader")}
+    es = LocalEs.from_env(port=PORT)
+    es.security, es.tls = True, True
+    es.down()  # a node left on this port by an earlier, interrupted session: ours, restarted clean
+    es.add_role("wirenews_pipeline", PIPELINE_CLUSTER, [{"names": [f"{PREFIX}*"], "privileges": PIPELINE_INDEX}])
+    es.add_role("wirenews_reader", [], [{"names": [f"{PREFIX}*"], "privileges": ["read", "view_index_metadata"]}])
+    if (es.dist_dir / "bin").exists() and (es.node_dir / "config").exists():
+        es.add_user("wn-pipeline", passwords["wn-pipeline"], ["wirenews_pipeline"])
+        es.add_user("wn-reader", passwords["wn-reader"], ["wirenews_reader"])
+        es.up(wait=240)
+    else:  # the first start on this machine lays out the node's config; users follow
+        es.up(wait=240)
+        es.add_user("wn-pipeline", passwords["wn-pipeline"], ["wirenews_pipeline"])
+        es.add_user("wn-reader", passwords["wn-reader"], ["wirenews_reader"])
+    node = Node(es, passwords)
+    _wait_for_users(node)
+    try:
+        yield node
+    finally:
+        es.down()
+
+
+def _wait_for_users(node: Node) -> None:
+    """The running node picks the users file up by itself within seconds (a bounded wait)."""
+    import time
+
+    deadline = time.monotonic() + 60
+    for user in ("wn-pipeline", "wn-reader"):
+        while True:
+            try:
+                node.client(user).security.authenticate()
+                break
+            except Exception:  # noqa: BLE001 - not reloaded yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+
+def run_secured(tmp_path: Path, node: Node, alias: str, port: int, *, user: str | None, password: str | None = None,
+                ca: str | None = None, extra: tuple[str, ...] = ()):
+    feeds = [f for f in sample_feeds(port) if f["name"] in FEEDS]
+    cfg = write_config(tmp_path / "c.yaml", [node.es.url], alias, feeds)
+    env = {}
+    if user:
+        env["WIRENEWS_ES_USERNAME"] = user
+        env["WIRENEWS_ES_PASSWORD"] = password if password is not None else node.passwords[user]
+    if ca:
+        env["WIRENEWS_ES_CA_CERTS"] = ca
+    summary_file = tmp_path / "s.json"
+    res = wirenews(tmp_path, "run", "-c", str(cfg), "--summary-json", str(summary_file), "--log-level", "DEBUG",
+                   *extra, env=env)
+    printed = res.stdout + res.stderr + (summary_file.read_text() if summary_file.exists() else "")
+    for secret in node.secrets() + ([password] if password else []):
+        assert secret not in printed, "a secret was printed"
+    return res
+
+
+def test_least_privilege_user_over_tls(tmp_path, secure_node, sample_server, clock):
+    alias = f"{PREFIX}{secrets.token_hex(4)}"
+    res = run_secured(tmp_path, secure_node, alias, sample_server.port, user="wn-pipeline",
+                      ca=str(secure_node.es.ca_cert))
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert "security on" in res.stderr and "auth: basic" in res.stderr
+    reader = secure_node.client()
+    expected = {g for g, s in EXPECTED_STORIES.items() if s["feed"] in FEEDS}
+    got = stored(reader, alias, tmp_path / "deadletter.ndjson")
+    assert set(got.guids) == expected and got.duplicated == 0 and got.dead_lettered == 0
+    committed, pending = feed_states(reader, alias)
+    assert set(committed) == set(FEEDS) and pending == []
+    again = run_secured(tmp_path, secure_node, alias, sample_server.port, user="wn-pipeline",
+                        ca=str(secure_node.es.ca_cert))
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert set(stored(reader, alias).guids) == expected
+    reader.close()
+    record(Row(f"security on, HTTPS, user with only {', '.join(PIPELINE_INDEX)} + {PIPELINE_CLUSTER[0]}; "
+               "two runs", len(expected), got.indexed(expected), got.duplicated, got.dead_lettered, clock.seconds,
+               "exit 0 twice; no secret in logs or summary"))
+
+
+REFUSALS = {
+    "wrong password": (dict(user="wn-pipeline", password="not-the-password"), "refused the credentials"),
+    "no credentials": (dict(user=None), "requires credentials"),
+    "user without write privileges": (dict(user="wn-reader"), "lacks"),
+    "certificate not trusted (system CAs)": (dict(user="wn-pipeline", ca=None), "TLS verification failed"),
+    "certificate not trusted (another CA bundle)": (dict(user="wn-pipeline", ca=certifi.where()),
+                                                    "TLS verification failed"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_refused_with_exit_2_naming_the_problem(case, tmp_path, secure_node, sample_server, clock):
+    kwargs, message = REFUSALS[case]
+    kwargs = {"ca": str(secure_node.es.ca_cert), **kwargs}
+    alias = f"{PREFIX}{secrets.token_hex(4)}"
+    res = run_secured(tmp_path, secure_node, alias, sample_server.port, **kwargs)
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert message in res.stderr, res.stderr[-3000:]
+    if case == "user without write privileges":
+        assert "'write'" in res.stderr and "create_index" in res.stderr
+    reader = secure_node.client()
+    left = dict(reader.indices.get(index=f"{alias}*", allow_no_indices=True, expand_wildcards="all"))
+    assert left == {}, f"something was written before the refusal: {sorted(left)}"
+    reader.close()
+    line = next(ln for ln in res.stderr.splitlines() if message in ln)
+    record(Row(f"security: {case}", 0, 0, 0, 0, clock.seconds,
+               "exit 2: " + line.split("ERROR wirenews: ", 1)[-1][:110].replace("|", "/")))
+
+
+def _node_settings(tmp_path: Path, monkeypatch, **kw) -> dict[str, str]:
+    import yaml
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)  # no system user, no chown: only the file is of interest
+    es = LocalEs(port=9299, home=tmp_path, **kw)
+    (es.dist_dir / "config").mkdir(parents=True)
+    (es.dist_dir / "config" / "jvm.options").write_text("-Xss1m\n")
+    es._write_node_config()
+    return yaml.safe_load((es.node_dir / "config" / "elasticsearch.yml").read_text())
+
+
+def test_the_default_node_is_unchanged_and_tls_adds_only_security_settings(tmp_path, monkeypatch):
+    plain = _node_settings(tmp_path / "a", monkeypatch)
+    assert plain["xpack.security.enabled"] is False
+    assert not [k for k in plain if k.startswith("xpack.security.") and k != "xpack.security.enabled"]
+    assert LocalEs(port=9299, home=tmp_path).url == "http://127.0.0.1:9299"
+    tls = _node_settings(tmp_path / "b", monkeypatch, security=True, tls=True)
+    assert tls["xpack.security.enabled"] is True and tls["xpack.security.http.ssl.enabled"] is True
+    assert tls["xpack.security.http.ssl.certificate"] == "certs/node/node.crt"
+    same = {k for k in plain if not k.startswith(("xpack.security.", "path."))}
+    assert {k: tls[k] for k in same} == {k: plain[k] for k in same}
+    assert LocalEs(port=9299, home=tmp_path, tls=True).url == "https://127.0.0.1:9299"
