@@ -188,3 +188,23 @@ def test_the_default_node_is_unchanged_and_tls_adds_only_security_settings(tmp_p
     same = {k for k in plain if not k.startswith(("xpack.security.", "path."))}
     assert {k: tls[k] for k in same} == {k: plain[k] for k in same}
     assert LocalEs(port=9299, home=tmp_path, tls=True).url == "https://127.0.0.1:9299"
+
+
+def test_a_redirect_to_https_is_pinned_to_the_checked_address_and_still_verified(secure_node):
+    """The redirect hop connects to the address it checked, yet TLS still verifies the name in the URL."""
+    import urllib3
+
+    from tests.loopback import LoopbackServer, Route
+    from transforms.http_client import FetchError, HttpClient
+
+    with LoopbackServer() as srv:
+        srv.routes["/to-tls"] = Route(status=302, headers={"Location": f"https://localhost:{PORT}/_cluster/health"})
+        trusting = HttpClient(timeout=10, min_gap=0)
+        trusting.pool = urllib3.PoolManager(retries=False, cert_reqs="CERT_REQUIRED",
+                                            ca_certs=str(secure_node.es.ca_cert))
+        with pytest.raises(FetchError) as info:
+            trusting.get(srv.url("/to-tls"))
+        assert (info.value.kind, info.value.http_status) == ("http_status", 401)  # handshake done, name verified
+        with pytest.raises(FetchError) as info:
+            HttpClient(timeout=10, min_gap=0).get(srv.url("/to-tls"))
+        assert info.value.kind == "tls"
