@@ -123,3 +123,27 @@ def test_outage_beyond_the_retry_budget_fails_loudly_and_a_rerun_completes(tmp_p
                dup, dead, clock.seconds,
                f"exit {failed.returncode} naming BulkRetriesExhausted ({partial.indexed(EXPECTED)} stored); "
                "re-run exit 0"))
+
+
+def test_node_gone_when_the_run_commits_its_feed_state(tmp_path, sample_server, es_url, es_settings, es_client, clock):
+    """Every story is written, then the connection drops as the run makes its feed state current: the run
+    fails, the state stays pending, and the re-run reads the feeds again and writes nothing twice."""
+    feeds = sample_feeds(sample_server.port)
+    alias = es_settings.index
+    with FaultProxy(es_url, [Fault("reset_before", path=r"-feed-state/_refresh", limit=1)]) as proxy:
+        cfg = write_config(tmp_path / "c.yaml", [proxy.url], alias, feeds, es={"bulk_max_docs": BULK_DOCS})
+        failed = wirenews(tmp_path, "run", "-c", str(cfg))
+        assert proxy.stats.faults["reset_before"] == 1
+        assert failed.returncode != 0
+        written = stored(es_client, alias)
+        assert set(written.guids) == EXPECTED
+        committed, pending = feed_states(es_client, alias)
+        assert committed == {} and len(pending) == len(feeds)
+        rerun = wirenews(tmp_path, "run", "-c", str(cfg), "--summary-json", str(tmp_path / "s.json"))
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    s = summary(tmp_path / "s.json")
+    assert s["articles"]["new"] == 0 and s["articles"]["unchanged"] == len(EXPECTED)
+    indexed, dup, dead = check_complete(es_client, alias, tmp_path, len(feeds))
+    last = [ln for ln in failed.stderr.strip().splitlines() if ln.strip()][-1]
+    record(Row("ES: connection lost as the run commits feed state; then a re-run", len(EXPECTED), indexed, dup,
+               dead, clock.seconds, f"exit {failed.returncode} (`{last[:60]}`); re-run exit 0, 0 new"))
