@@ -40,6 +40,8 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
         from pipeline.stream import DropSeen
 
         cleaned = cleaned | "DropSeen" >> beam.ParDo(DropSeen())
-    changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es)
+    # Stored hashes are looked up in batches of the entity stage's size: a worker then tags while the next
+    # feed's politeness gap runs, instead of sleeping through every gap and tagging 500 articles at once.
+    changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es, batch_size=64)
     tagged = changed | "Entities" >> beam.ParDo(TagEntities())
     return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)
