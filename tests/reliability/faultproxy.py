@@ -2,7 +2,8 @@
 
 Every request is forwarded to the real node unless a ``Fault`` that matches it fires. A fault matches a
 method and a path pattern and fires on a share of the matching requests (seeded, so a run is
-repeatable), optionally only from the n-th match on and at most a number of times. What it does:
+repeatable) or on every n-th of them (``every``: certain to happen in any run long enough), optionally
+only from the n-th match on and at most a number of times. What it does:
 
 - ``status``: answer with that status and an Elasticsearch-shaped error, nothing forwarded (429, 503);
 - ``items_429``: forward a ``_bulk`` without some of its items and answer those with a per-item 429;
@@ -44,6 +45,7 @@ class Fault:
     action: str  # status | items_429 | slow | reset_before | reset_after | hold
     path: str = DATA_PATH  # a regular expression searched in the request path
     share: float = 1.0
+    every: int | None = None  # fire on every n-th matching request instead of a random share
     status: int = 503
     seconds: float = 0.0
     item_share: float = 0.3  # items_429: the share of a bulk's items answered 429
@@ -159,7 +161,9 @@ class FaultProxy:
                 fault.seen += 1
                 if fault.seen <= fault.after or (fault.limit is not None and fault.fired >= fault.limit):
                     continue
-                if self.rng.random() < fault.share:
+                due = ((fault.seen - fault.after) % fault.every == 0) if fault.every else (
+                    self.rng.random() < fault.share)
+                if due:
                     fault.fired += 1
                     self.stats.faults[fault.action] += 1
                     return fault

@@ -45,14 +45,14 @@ def check_complete(es_client, alias: str, tmp_path, n_feeds: int) -> tuple[int, 
 
 
 SCENARIOS = {
-    "429 on 30% of bulk/mget requests, per-item 429 on 40% of the items of half the bulks": dict(
-        faults=[Fault("status", status=429, share=0.3), Fault("items_429", path=BULK, share=0.5, item_share=0.4)],
+    "429 on every 3rd bulk/mget request, per-item 429 on 40% of the items of every 2nd bulk": dict(
+        faults=[Fault("status", status=429, every=3), Fault("items_429", path=BULK, every=2, item_share=0.4)],
         es={"max_retries": 10}),
-    "503 on 40% of bulk/mget requests": dict(faults=[Fault("status", status=503, share=0.4)], es={"max_retries": 10}),
-    "slow: 35% of bulks answered after 4 s, client timeout 2 s": dict(
-        faults=[Fault("slow", path=BULK, share=0.35, seconds=4.0)], es={"request_timeout": 2, "max_retries": 10}),
-    "connection reset before forwarding (20%) and after the write (25% of bulks)": dict(
-        faults=[Fault("reset_before", share=0.2), Fault("reset_after", path=BULK, share=0.25)],
+    "503 on every 3rd bulk/mget request": dict(faults=[Fault("status", status=503, every=3)], es={"max_retries": 10}),
+    "slow: every 3rd bulk answered after 4 s, client timeout 2 s (the write lands, the answer is lost)": dict(
+        faults=[Fault("slow", path=BULK, every=3, seconds=4.0)], es={"request_timeout": 2, "max_retries": 10}),
+    "connection reset before forwarding (every 5th request) and after the write (every 4th bulk)": dict(
+        faults=[Fault("reset_before", every=5), Fault("reset_after", path=BULK, every=4)],
         es={"max_retries": 10}),
 }
 
