@@ -254,8 +254,14 @@ class HttpClient:
         self.pool.clear()
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            accept: str | None = None, max_bytes: int | None = None) -> HttpResponse:
-        """Fetch ``url``; 200 and 304 return, everything else raises ``FetchError`` with a kind."""
+            accept: str | None = None, max_bytes: int | None = None,
+            linked_from: str | None = None) -> HttpResponse:
+        """Fetch ``url``; 200 and 304 return, everything else raises ``FetchError`` with a kind.
+
+        ``linked_from``: the URL of the document that named ``url`` (a feed naming its article pages).
+        Such a URL is the feed's word, not the operator's, so its first hop is held to the redirect
+        policy too, with loopback allowed only when ``linked_from`` is on loopback.
+        """
         started = time.monotonic()
         deadline = started + self.total_timeout
         cap = max_bytes or self.max_bytes
@@ -270,9 +276,9 @@ class HttpClient:
         current = url
         pinned: str | None = None
         for _ in range(MAX_REDIRECTS + 1):
-            _check_scheme(current, redirected=bool(redirects))
-            if redirects:
-                pinned = check_redirect(current, origin=url, resolve=self.resolve)
+            _check_scheme(current, redirected=bool(redirects) or linked_from is not None)
+            if redirects or linked_from is not None:
+                pinned = check_redirect(current, origin=linked_from or url, resolve=self.resolve)
             status, resp_headers, body = self._one(current, headers, cap, deadline, pinned=pinned)
             if status in REDIRECTS and "location" in resp_headers:
                 target = urljoin(current, resp_headers["location"].strip())
