@@ -42,7 +42,7 @@ from tests.reliability.hostile import (
     install,
 )
 from transforms.article import FeedSpec
-from transforms.http_client import HttpClient
+from transforms.http_client import FetchError, HttpClient
 from transforms.read_feeds import process_feed
 
 pytestmark = [pytest.mark.reliability]
@@ -204,3 +204,20 @@ def test_one_run_with_every_hostile_feed_beside_good_ones(tmp_path, hostile_serv
                got.indexed(expected | injected), got.duplicated, got.dead_lettered, clock.seconds,
                f"exit 0 with --max-failures {len(hostile)}; every hostile feed failed by name; "
                f"peak RSS {peak_rss_mb:.0f} MB"))
+
+
+def test_a_page_a_feed_links_to_is_held_to_the_redirect_policy(hostile_server, connections):
+    """``linked_from``: an article URL named by a feed may not point at a private address either."""
+    srv, _, _ = hostile_server
+    connections.clear()
+    http = HttpClient(timeout=FETCH_TIMEOUT, min_gap=0)
+    with pytest.raises(FetchError) as info:
+        http.get("http://10.0.0.1/article.html", linked_from=srv.url("/injection"))
+    assert info.value.kind == "redirect_blocked"
+    with pytest.raises(FetchError) as info:
+        http.get("file:///etc/passwd", linked_from=srv.url("/injection"))
+    assert info.value.kind == "redirect"
+    page = http.get(srv.url("/injection"), linked_from=srv.url("/injection"))  # loopback from loopback
+    http.close()
+    assert page.status == 200
+    assert connections == ["127.0.0.1"]
