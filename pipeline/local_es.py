@@ -173,10 +173,18 @@ class LocalEs:
         picks the change up by itself within seconds."""
         tool = self._tool("elasticsearch-users")
         java = java_home or find_java_home()
-        users = self.node_dir / "config" / "users"
-        if users.exists() and any(ln.split(":", 1)[0] == name for ln in users.read_text().splitlines()):
-            self._run_tool([*tool, "userdel", name], java, check=False)
-        self._run_tool([*tool, "useradd", name, "-p", password, "-r", ",".join(roles)], java, secret=password)
+        conf = self.node_dir / "config"
+        users = conf / "users"
+        if not (users.exists() and any(ln.split(":", 1)[0] == name for ln in users.read_text().splitlines())):
+            self._run_tool([*tool, "useradd", name, "-p", password, "-r", ",".join(roles)], java, secret=password)
+            return
+        self._run_tool([*tool, "passwd", name, "-p", password], java, secret=password)
+        current = _file_roles(conf / "users_roles", name)
+        if sorted(current) != sorted(roles):
+            cmd = [*tool, "roles", name, "-a", ",".join(roles)]
+            if stale := [r for r in current if r not in roles]:
+                cmd += ["-r", ",".join(stale)]
+            self._run_tool(cmd, java)
 
     def add_role(self, name: str, cluster: list[str], indices: list[dict]) -> None:
         """A file-realm role in ``roles.yml`` (replaced if it exists); a running node reloads the file."""
@@ -404,6 +412,18 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return True
+
+
+def _file_roles(users_roles: Path, user: str) -> list[str]:
+    """The roles ``users_roles`` (lines ``role:user1,user2``) gives ``user``."""
+    if not users_roles.exists():
+        return []
+    out = []
+    for line in users_roles.read_text().splitlines():
+        role, _, members = line.partition(":")
+        if user in (m.strip() for m in members.split(",")):
+            out.append(role.strip())
+    return out
 
 
 def _user_exists(name: str) -> bool:
