@@ -45,6 +45,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "reliability: fault and hostile-input scenarios (tests/reliability)")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the secured node in the background when a selected test needs it: it boots while others run."""
+    if session.config.option.collectonly:
+        return
+    if any("secure_node" in getattr(item, "fixturenames", ()) for item in session.items):
+        from tests.reliability import securenode
+
+        securenode.start_in_background()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.reliability import securenode
+
+    securenode.stop()
+
+
 def record(row: Row) -> None:
     """One line of the report; figures come from the index, never from the pipeline's own counters."""
     _ROWS.append(row)

@@ -45,8 +45,8 @@ def check_complete(es_client, alias: str, tmp_path, n_feeds: int) -> tuple[int, 
 
 
 SCENARIOS = {
-    "429 on every 3rd bulk/mget request, per-item 429 on 40% of the items of every 2nd bulk": dict(
-        faults=[Fault("status", status=429, every=3), Fault("items_429", path=BULK, every=2, item_share=0.4)],
+    "429 on every 4th bulk/mget request, per-item 429 on 40% of the items of every 2nd bulk": dict(
+        faults=[Fault("status", status=429, every=4), Fault("items_429", path=BULK, every=2, item_share=0.4)],
         es={"max_retries": 10}),
     "503 on every 3rd bulk/mget request": dict(faults=[Fault("status", status=503, every=3)], es={"max_retries": 10}),
     "slow: every 3rd bulk answered after 4 s, client timeout 2 s (the write lands, the answer is lost)": dict(

@@ -9,15 +9,14 @@ and missing privileges with exit 2 and a message naming the problem; and never p
 
 from __future__ import annotations
 
-import base64
 import secrets
 from pathlib import Path
 
 import certifi
 import pytest
-from elasticsearch import Elasticsearch
 
 from pipeline.local_es import LocalEs
+from tests.reliability import securenode
 from tests.reliability.conftest import (
     EXPECTED_STORIES,
     Row,
@@ -28,72 +27,20 @@ from tests.reliability.conftest import (
     wirenews,
     write_config,
 )
+from tests.reliability.securenode import PIPELINE_CLUSTER, PIPELINE_INDEX, PORT, PREFIX, Node
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.reliability]
 
-PORT = 9280  # never the shared node's port
-PREFIX = "wn-sec-"
 FEEDS = ("xinhua-world", "reuters-business", "afp-europe", "tass-russia")
-PIPELINE_CLUSTER = ["manage_index_templates"]
-PIPELINE_INDEX = ["read", "write", "create_index", "view_index_metadata", "manage"]
-
-
-class Node:
-    def __init__(self, es: LocalEs, passwords: dict[str, str]) -> None:
-        self.es = es
-        self.passwords = passwords
-
-    def client(self, user: str = "wn-pipeline") -> Elasticsearch:
-        """A client as ``user``; the pipeline's own user can read back what it wrote."""
-        return Elasticsearch(self.es.url, basic_auth=(user, self.passwords[user]), ca_certs=str(self.es.ca_cert),
-                             request_timeout=30)
-
-    def secrets(self) -> list[str]:
-        """Every password, and every Basic token, that must never be printed."""
-        out = []
-        for user, pw in self.passwords.items():
-            out += [pw, base64.b64encode(f"{user}:{pw}".encode()).decode()]
-        return out
 
 
 @pytest.fixture(scope="module")
 def secure_node():
-    passwords = {name: secrets.token_urlsafe(18) for name in ("wn-pipeline", "wn-reader")}
-    es = LocalEs.from_env(port=PORT)
-    es.security, es.tls = True, True
-    es.down()  # a node left on this port by an earlier, interrupted session: ours, restarted clean
-    es.add_role("wirenews_pipeline", PIPELINE_CLUSTER, [{"names": [f"{PREFIX}*"], "privileges": PIPELINE_INDEX}])
-    es.add_role("wirenews_reader", [], [{"names": [f"{PREFIX}*"], "privileges": ["read", "view_index_metadata"]}])
-    if (es.dist_dir / "bin").exists() and (es.node_dir / "config").exists():
-        es.add_user("wn-pipeline", passwords["wn-pipeline"], ["wirenews_pipeline"])
-        es.add_user("wn-reader", passwords["wn-reader"], ["wirenews_reader"])
-        es.up(wait=240)
-    else:  # the first start on this machine lays out the node's config; users follow
-        es.up(wait=240)
-        es.add_user("wn-pipeline", passwords["wn-pipeline"], ["wirenews_pipeline"])
-        es.add_user("wn-reader", passwords["wn-reader"], ["wirenews_reader"])
-    node = Node(es, passwords)
-    _wait_for_users(node)
+    node = securenode.get()
     try:
         yield node
     finally:
-        es.down()
-
-
-def _wait_for_users(node: Node) -> None:
-    """The running node picks the users file up by itself within seconds (a bounded wait)."""
-    import time
-
-    deadline = time.monotonic() + 60
-    for user in ("wn-pipeline", "wn-reader"):
-        while True:
-            try:
-                node.client(user).security.authenticate()
-                break
-            except Exception:  # noqa: BLE001 - not reloaded yet
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        securenode.stop()
 
 
 def run_secured(tmp_path: Path, node: Node, alias: str, port: int, *, user: str | None, password: str | None = None,
