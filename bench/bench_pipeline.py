@@ -107,8 +107,14 @@ def _ready(_: int) -> bool:
     return True
 
 
-def _work(task: tuple[str, Any]) -> list[Any]:
-    stage, payload = task
+def _work(task: tuple[str, Any]) -> tuple[list[Any], float]:
+    """The stage over one task's payload: (outputs, CPU seconds this process spent on it)."""
+    started = time.process_time()
+    outputs = _stage(*task)
+    return outputs, time.process_time() - started
+
+
+def _stage(stage: str, payload: Any) -> list[Any]:
     if stage == "fetch+parse":
         from transforms.read_feeds import process_feed
 
@@ -142,18 +148,21 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 def run_stage(stage: str, payloads: Iterable[Any], alias: str, es_url: str, workers: int = 2,
-              min_gap: float | None = None) -> tuple[list[Any], float, float]:
-    """(outputs, set-up seconds, work seconds) of one stage over ``payloads`` in a ``workers``-process pool."""
+              min_gap: float | None = None) -> tuple[list[Any], float, float, float]:
+    """(outputs, set-up s, work s, work CPU-s) of one stage over ``payloads`` in a ``workers``-process pool."""
     ctx = multiprocessing.get_context("spawn")
     started = time.perf_counter()
     with ctx.Pool(workers, initializer=_setup, initargs=(stage, alias, es_url, min_gap)) as pool:
         pool.map(_ready, range(workers), chunksize=1)
         setup = time.perf_counter() - started - 0.5
         begin = time.perf_counter()
-        outputs = [out for chunk in pool.imap_unordered(_work, [(stage, p) for p in payloads], chunksize=1)
-                   for out in chunk]
+        outputs: list[Any] = []
+        cpu = 0.0
+        for chunk, chunk_cpu in pool.imap_unordered(_work, [(stage, p) for p in payloads], chunksize=1):
+            outputs.extend(chunk)
+            cpu += chunk_cpu
         work = time.perf_counter() - begin
-    return outputs, setup, work
+    return outputs, setup, work, cpu
 
 
 def stages_alone(feeds: list[Any], es_url: str, workers: int = 2,
@@ -173,28 +182,30 @@ def stages_alone(feeds: list[Any], es_url: str, workers: int = 2,
     client.close()
     out: dict[str, dict[str, float]] = {}
     try:
-        articles, setup, work = run_stage("fetch+parse", feeds, alias, es_url, workers, min_gap=min_gap)
+        articles, *times = run_stage("fetch+parse", feeds, alias, es_url, workers, min_gap=min_gap)
         n = len(articles)
-        out["fetch+parse"] = {"articles": n, "setup_s": setup, "work_s": work}
-        payload = _chunks(articles, 64)
-        cleaned, setup, work = run_stage("clean", payload, alias, es_url, workers)
-        out["clean"] = {"articles": len(cleaned), "setup_s": setup, "work_s": work}
-        tagged, setup, work = run_stage("entities", _chunks(cleaned, 64), alias, es_url, workers)
-        out["entities"] = {"articles": len(tagged), "setup_s": setup, "work_s": work}
-        written, setup, work = run_stage("index", _chunks(tagged, 500), alias, es_url, workers)
-        out["index"] = {"articles": sum(written), "setup_s": setup, "work_s": work}
+        out["fetch+parse"] = _timing(n, *times)
+        cleaned, *times = run_stage("clean", _chunks(articles, 64), alias, es_url, workers)
+        out["clean"] = _timing(len(cleaned), *times)
+        tagged, *times = run_stage("entities", _chunks(cleaned, 64), alias, es_url, workers)
+        out["entities"] = _timing(len(tagged), *times)
+        written, *times = run_stage("index", _chunks(tagged, 500), alias, es_url, workers)
+        out["index"] = _timing(sum(written), *times)
         if min_gap != 0:  # the politeness gap's share: the same fetch with no gap between requests to one host
             drop_alias(alias, es_url)
             client = make_client(settings)
             FeedStateStore(client, settings.state_index).ensure_index()
             client.close()
-            _, setup, work = run_stage("fetch+parse", feeds, alias, es_url, workers, min_gap=0.0)
-            out["fetch+parse, no gap"] = {"articles": n, "setup_s": setup, "work_s": work}
+            _, *times = run_stage("fetch+parse", feeds, alias, es_url, workers, min_gap=0.0)
+            out["fetch+parse, no gap"] = _timing(n, *times)
     finally:
         drop_alias(alias, es_url)
-    for row in out.values():
-        row["per_s"] = row["articles"] / row["work_s"] if row["work_s"] else float("nan")
     return out
+
+
+def _timing(articles: int, setup: float, work: float, cpu: float) -> dict[str, float]:
+    return {"articles": articles, "setup_s": setup, "work_s": work, "cpu_s": cpu,
+            "per_s": articles / work if work else float("nan")}
 
 
 # -- end to end --------------------------------------------------------------------------
@@ -272,8 +283,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
     if "stages" in rows[0]:
         names = list(rows[0]["stages"])
-        out["stages"] = {s: {"per_s": median([r["stages"][s]["per_s"] for r in rows]),
-                             "setup_s": median([r["stages"][s]["setup_s"] for r in rows])} for s in names}
+        out["stages"] = {s: {key: median([r["stages"][s][key] for r in rows]) for key in ("per_s", "setup_s", "cpu_s")}
+                         for s in names}
         out["ratio"] = median([r["ratio"] for r in rows])
         out["slowest"] = max({r["slowest"] for r in rows}, key=[r["slowest"] for r in rows].count)
     return out
@@ -285,8 +296,9 @@ def _print_row(row: dict[str, Any]) -> None:
             f"({row['repoll_share']:.0%}), peak PSS {row['first']['peak_pss_mb']:.0f} MB "
             f"(RSS sum {row['first']['peak_rss_mb']:.0f} MB), load {row['load']}")
     if "stages" in row:
-        line += "\n    alone: " + ", ".join(f"{s} {v['per_s']:.1f}/s (set-up {v['setup_s']:.1f} s)"
-                                           for s, v in row["stages"].items())
+        line += "\n    alone: " + ", ".join(
+            f"{s} {v['per_s']:.1f}/s ({v['cpu_s']:.1f} CPU-s, set-up {v['setup_s']:.1f} s)"
+            for s, v in row["stages"].items())
         line += f"\n    end to end / slowest ({row['slowest']}): {row['ratio']:.2f}"
     print(line, flush=True)
 
