@@ -45,12 +45,13 @@ def check_complete(es_client, alias: str, tmp_path, n_feeds: int) -> tuple[int, 
 
 
 SCENARIOS = {
-    "429 on every 4th bulk/mget request, per-item 429 on 40% of the items of every 2nd bulk": dict(
-        faults=[Fault("status", status=429, every=4), Fault("items_429", path=BULK, every=2, item_share=0.4)],
+    "429 on every 4th bulk/mget request, per-item 429 on 40% of the items of every 3rd bulk": dict(
+        faults=[Fault("status", status=429, every=4), Fault("items_429", path=BULK, every=3, item_share=0.4)],
         es={"max_retries": 10}),
     "503 on every 3rd bulk/mget request": dict(faults=[Fault("status", status=503, every=3)], es={"max_retries": 10}),
-    "slow: every 3rd bulk answered after 4 s, client timeout 2 s (the write lands, the answer is lost)": dict(
-        faults=[Fault("slow", path=BULK, every=3, seconds=4.0)], es={"request_timeout": 2, "max_retries": 10}),
+    # The client's timeout is the run's one request timeout, bootstrap included: 5 s leaves room for a busy node.
+    "slow: 2 bulks answered after 7 s, client timeout 5 s (the write lands, the answer is lost)": dict(
+        faults=[Fault("slow", path=BULK, every=3, limit=2, seconds=7.0)], es={"request_timeout": 5, "max_retries": 10}),
     "connection reset before forwarding (every 5th request) and after the write (every 4th bulk)": dict(
         faults=[Fault("reset_before", every=5), Fault("reset_after", path=BULK, every=4)],
         es={"max_retries": 10}),
@@ -82,18 +83,16 @@ def test_node_gone_mid_run_and_back(tmp_path, sample_server, es_url, es_settings
         proxy.cut_after(2, seconds=4.0)
         cfg = write_config(tmp_path / "c.yaml", [proxy.url], es_settings.index, feeds,
                            es={"bulk_max_docs": BULK_DOCS})
-        res = wirenews(tmp_path, "run", "-c", str(cfg))
+        res = wirenews(tmp_path, "run", "-c", str(cfg), "--summary-json", str(tmp_path / "s.json"))
         assert proxy.stats.cuts == 1
-        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
-        check_complete(es_client, es_settings.index, tmp_path, len(feeds))
-        again = wirenews(tmp_path, "run", "-c", str(cfg), "--summary-json", str(tmp_path / "s2.json"))
-    assert again.returncode == 0, again.stderr[-5000:]
-    assert summary(tmp_path / "s2.json")["articles"]["new"] == 0
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    retried = summary(tmp_path / "s.json")["totals"].get("articles_retried", 0)
+    assert retried > 0, "no write was retried: the outage missed the writes"
     indexed, dup, dead = check_complete(es_client, es_settings.index, tmp_path, len(feeds))
     committed, _ = feed_states(es_client, es_settings.index)
     assert set(committed) == {f["name"] for f in feeds}
-    record(Row("ES: node gone after the 2nd bulk, back 4 s later; then a re-run", len(EXPECTED), indexed, dup,
-               dead, clock.seconds, "exit 0, re-run exit 0 with 0 new"))
+    record(Row("ES: node gone after the 2nd bulk, back 4 s later", len(EXPECTED), indexed, dup, dead,
+               clock.seconds, f"exit 0; {retried} article writes retried"))
 
 
 def test_outage_beyond_the_retry_budget_fails_loudly_and_a_rerun_completes(tmp_path, sample_server, es_url,

@@ -74,14 +74,10 @@ def test_least_privilege_user_over_tls(tmp_path, secure_node, sample_server, clo
     assert set(got.guids) == expected and got.duplicated == 0 and got.dead_lettered == 0
     committed, pending = feed_states(reader, alias)
     assert set(committed) == set(FEEDS) and pending == []
-    again = run_secured(tmp_path, secure_node, alias, sample_server.port, user="wn-pipeline",
-                        ca=str(secure_node.es.ca_cert))
-    assert again.returncode == 0, again.stderr[-4000:]
-    assert set(stored(reader, alias).guids) == expected
     reader.close()
     record(Row(f"security on, HTTPS, user with only {', '.join(PIPELINE_INDEX)} + {PIPELINE_CLUSTER[0]}; "
-               "two runs", len(expected), got.indexed(expected), got.duplicated, got.dead_lettered, clock.seconds,
-               "exit 0 twice; no secret in logs or summary"))
+               "one run", len(expected), got.indexed(expected), got.duplicated, got.dead_lettered, clock.seconds,
+               "exit 0; no secret in logs (DEBUG) or summary"))
 
 
 REFUSALS = {
