@@ -69,12 +69,16 @@ def test_least_privilege_user_over_tls(tmp_path, secure_node, sample_server, clo
     assert res.returncode == 0, res.stderr[-4000:]
     assert "security on" in res.stderr and "auth: basic" in res.stderr
     reader = secure_node.client()
-    expected = {g for g, s in EXPECTED_STORIES.items() if s["feed"] in FEEDS}
-    got = stored(reader, alias, tmp_path / "deadletter.ndjson")
-    assert set(got.guids) == expected and got.duplicated == 0 and got.dead_lettered == 0
-    committed, pending = feed_states(reader, alias)
-    assert set(committed) == set(FEEDS) and pending == []
-    reader.close()
+    try:
+        expected = {g for g, s in EXPECTED_STORIES.items() if s["feed"] in FEEDS}
+        got = stored(reader, alias, tmp_path / "deadletter.ndjson")
+        assert set(got.guids) == expected and got.duplicated == 0 and got.dead_lettered == 0
+        committed, pending = feed_states(reader, alias)
+        assert set(committed) == set(FEEDS) and pending == []
+    finally:  # the node's data outlives the session: leave nothing behind
+        reader.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
+        reader.options(ignore_status=404).indices.delete_index_template(name=alias)
+        reader.close()
     record(Row(f"security on, HTTPS, user with only {', '.join(PIPELINE_INDEX)} + {PIPELINE_CLUSTER[0]}; "
                "one run", len(expected), got.indexed(expected), got.duplicated, got.dead_lettered, clock.seconds,
                "exit 0; no secret in logs (DEBUG) or summary"))
