@@ -184,3 +184,10 @@ def injection_feed() -> bytes:
                     f"<description>{body}</description><content:encoded>{body}</content:encoded></item>"
                     for i, (guid, title, body) in enumerate(INJECTION_ITEMS))
     return rss(items, title="Injection Wire")
+
+
+# Declared UTF-8, with bytes that are not: feedparser reads the feed in another encoding and says so.
+INVALID_UTF8 = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Mixed</title>'
+                b"<item><title>Caf\xe9 talks \xff\xfe resume</title><link>http://mixed.example.org/1</link>"
+                b"<guid>urn:invalid-utf8:1</guid><description>Talks \xc3\x28 resumed on Friday.</description>"
+                b"</item></channel></rss>")

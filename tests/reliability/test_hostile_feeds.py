@@ -35,6 +35,7 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.hostile import (
     INJECTION_ITEMS,
+    INVALID_UTF8,
     MB,
     VISIBLE_WORDS,
     Hostile,
@@ -61,6 +62,8 @@ def hostile_server(tmp_path_factory):
         feeds, served = install(srv, secret)
         srv.routes["/injection"] = Route(body=injection_feed(),
                                          headers={"Content-Type": "application/rss+xml; charset=utf-8"})
+        srv.routes["/invalid-utf8"] = Route(body=INVALID_UTF8,
+                                            headers={"Content-Type": "application/rss+xml; charset=utf-8"})
         yield srv, feeds, served
 
 
@@ -124,6 +127,17 @@ def test_each_hostile_feed_ends_in_its_named_error(hostile_server, connections):
                    f"failed `{feed.kind}`; heap peak {peak / MB:.1f} MB"))
 
 
+def test_invalid_utf8_keeps_its_story_and_names_the_problem(hostile_server):
+    """Not an error: the feed is read in another encoding, as feedparser decides, and the problem is counted."""
+    srv, _, _ = hostile_server
+    out, _, peak = _poll(Hostile("invalid-utf8", "", ""), srv.url("/invalid-utf8"))
+    assert out.status == "fetched" and out.errors == []
+    assert out.counts["feeds_bozo"] == 1 and out.counts["bozo_character_encoding_override"] == 1
+    [article] = out.articles
+    assert article.guid == "urn:invalid-utf8:1" and "talks" in article.title and "Friday" in article.summary_html
+    assert peak < HEAP_BOUND
+
+
 def test_a_redirect_to_a_private_address_is_refused_before_any_connection(hostile_server, connections):
     srv, _, _ = hostile_server
     connections.clear()
@@ -154,7 +168,8 @@ def test_one_run_with_every_hostile_feed_beside_good_ones(tmp_path, hostile_serv
                                                           es_client, clock):
     srv, hostile, _ = hostile_server
     good = [f for f in sample_feeds(sample_server.port) if f["name"] in GOOD_FEEDS]
-    feeds = good + [{"name": "injection", "url": srv.url("/injection")}] + [
+    feeds = good + [{"name": "injection", "url": srv.url("/injection")},
+                    {"name": "invalid-utf8", "url": srv.url("/invalid-utf8")}] + [
         {"name": h.name, "url": srv.url(f"/{h.name}")} for h in hostile]
     cfg = write_config(tmp_path / "c.yaml", es_settings.hosts, es_settings.index, feeds,
                        fetch={"timeout": FETCH_TIMEOUT, "max_bytes": MAX_BYTES})
@@ -172,7 +187,8 @@ def test_one_run_with_every_hostile_feed_beside_good_ones(tmp_path, hostile_serv
     expected = {g for g, s in EXPECTED_STORIES.items() if s["feed"] in GOOD_FEEDS}
     injected = {guid for guid, _, _ in INJECTION_ITEMS}
     got = stored(es_client, es_settings.index, tmp_path / "deadletter.ndjson")
-    assert set(got.guids) == expected | injected
+    assert set(got.guids) == expected | injected | {"urn:invalid-utf8:1"}
+    assert "feed invalid-utf8: ill-formed (CharacterEncodingOverride" in output
     assert got.duplicated == 0 and got.dead_lettered == 0
 
     states, pending = feed_states(es_client, es_settings.index)
@@ -199,11 +215,11 @@ def test_one_run_with_every_hostile_feed_beside_good_ones(tmp_path, hostile_serv
     # A title is text: markup that was escaped in the feed stays the literal characters, stored as text.
     assert docs["urn:inject:script"]["title"] == "Minister <script>alert('t')</script> resigns"
     assert docs["urn:inject:control"]["title"] == "Market report[31m red\u202e tfel"
-    n = len(expected | injected)
-    record(Row(f"one run: {len(hostile)} hostile feeds beside {len(GOOD_FEEDS)} good feeds and a markup feed", n,
-               got.indexed(expected | injected), got.duplicated, got.dead_lettered, clock.seconds,
-               f"exit 0 with --max-failures {len(hostile)}; every hostile feed failed by name; "
-               f"peak RSS {peak_rss_mb:.0f} MB"))
+    kept = expected | injected | {"urn:invalid-utf8:1"}
+    record(Row(f"one run: {len(hostile)} hostile feeds beside {len(GOOD_FEEDS)} good feeds, a markup feed and "
+               "an invalid UTF-8 feed", len(kept), got.indexed(kept), got.duplicated, got.dead_lettered, clock.seconds,
+               f"exit 0 with --max-failures {len(hostile)}; every hostile feed failed by name; the invalid "
+               f"UTF-8 story kept (bozo `character_encoding_override`); peak RSS {peak_rss_mb:.0f} MB"))
 
 
 def test_a_page_a_feed_links_to_is_held_to_the_redirect_policy(hostile_server, connections):
