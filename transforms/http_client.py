@@ -190,6 +190,8 @@ class _Decoder:
             raise FetchError("decode", f"unsupported Content-Encoding {encoding!r}")
         self._enc = enc
         self._pending = b""
+        self._member_out = 0  # bytes the current gzip member has given so far
+        self._trailing = False  # junk after the last gzip member: the rest is ignored
 
     def _add(self, data: bytes) -> None:
         self.size += len(data)
@@ -209,19 +211,27 @@ class _Decoder:
             except zlib.error:
                 self._d = zlib.decompressobj(-zlib.MAX_WBITS)
         data = chunk
-        try:
-            while data:
-                room = self.max_bytes - self.size + 1
+        while data and not self._trailing:
+            if self._d.eof:
+                if self._enc not in ("gzip", "x-gzip"):
+                    break  # bytes after a deflate stream: ignored
+                # Another gzip member (RFC 1952 allows several); the cap counts all of them together.
+                self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self._member_out = 0
+            room = self.max_bytes - self.size + 1
+            try:
                 out = self._d.decompress(data, room)
-                self._add(out)
-                data = self._d.unconsumed_tail
-                if self._d.eof:
+            except zlib.error as e:
+                if self._member_out == 0 and self.size > 0 and self._enc in ("gzip", "x-gzip"):
+                    self._trailing = True  # padding or junk after the last member, as gzip(1) ignores it
                     break
-        except zlib.error as e:
-            raise FetchError("decode", f"bad {self._enc} data: {e}") from e
+                raise FetchError("decode", f"bad {self._enc} data: {e}") from e
+            self._member_out += len(out)
+            self._add(out)
+            data = self._d.unconsumed_tail or (self._d.unused_data if self._d.eof else b"")
 
     def finish(self) -> bytes:
-        if self._d is not None:
+        if self._d is not None and not self._trailing:
             try:
                 self._add(self._d.flush())
             except zlib.error as e:
