@@ -237,3 +237,25 @@ def test_a_page_a_feed_links_to_is_held_to_the_redirect_policy(hostile_server, c
     http.close()
     assert page.status == 200
     assert connections == ["127.0.0.1"]
+
+
+def test_gzip_members_are_all_read_and_capped_together(hostile_server):
+    """RFC 1952 allows several members in one body: a feed split in two is read whole, and a bomb of
+    many small members meets the same cap as one big one."""
+    import gzip
+
+    from tests.reliability.hostile import rss
+
+    srv, _, _ = hostile_server
+    whole = injection_feed()
+    half = len(whole) // 2
+    gz = {"Content-Type": "application/rss+xml; charset=utf-8", "Content-Encoding": "gzip"}
+    srv.routes["/two-members"] = Route(body=gzip.compress(whole[:half]) + gzip.compress(whole[half:]), headers=gz)
+    head = rss("").split(b"</channel>")[0] + b"<!--"
+    members = gzip.compress(head) + gzip.compress(b"\0" * MB) * 40  # 40 MB in 40 members of 1 MB
+    srv.routes["/member-bomb"] = Route(body=members, headers=gz)
+    split, _, _ = _poll(Hostile("two-members", "", ""), srv.url("/two-members"))
+    assert split.status == "fetched" and len(split.articles) == len(INJECTION_ITEMS)
+    bomb, _, peak = _poll(Hostile("member-bomb", "too_large", ""), srv.url("/member-bomb"))
+    assert [kind for _, kind, _ in bomb.errors] == ["too_large"]
+    assert peak < HEAP_BOUND
