@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -71,3 +72,17 @@ def test_charset_helpers():
     assert "café" in guessed and "été fermé" in guessed and "\ufffd" not in guessed
     assert decode_page(b"\xef\xbb\xbfok", {"Content-Type": "text/html; charset=latin-1"}) == "ok"
     assert paragraphs_html("a < b\n\nsecond") == "<p>a &lt; b</p>\n<p>second</p>"
+
+
+def test_pages_are_fetched_under_the_address_policy_of_the_feed_that_named_them():
+    calls = []
+
+    class RecordingHttp:
+        def get(self, url, **kwargs):
+            calls.append((url, kwargs.get("linked_from")))
+            return SimpleNamespace(body=b"<html><body></body></html>", headers={"content-type": "text/html"})
+
+    art = Article(id="1", guid="g", url="http://news.example.org/a", canonical_url="http://news.example.org/a",
+                  title="T", feed_url="http://feeds.example.org/world.xml")
+    FullText(RecordingHttp())(art)
+    assert calls == [("http://news.example.org/a", "http://feeds.example.org/world.xml")]

@@ -110,9 +110,10 @@ class FullText:
         self.http = http
         self.max_bytes = max_bytes
 
-    def _fetch(self, url: str) -> tuple[bytes, dict[str, str]]:
-        resp = self.http.get(url, accept=PAGE_ACCEPT, max_bytes=self.max_bytes)
+    def _fetch(self, url: str, linked_from: str) -> tuple[bytes, dict[str, str]]:
+        # A page URL comes from the feed, so the address policy applies from its first hop.
+        resp = self.http.get(url, accept=PAGE_ACCEPT, max_bytes=self.max_bytes, linked_from=linked_from)
         return resp.body, resp.headers
 
     def __call__(self, article: Article) -> Article:
-        return apply_full_text(article, self._fetch)
+        return apply_full_text(article, lambda url: self._fetch(url, article.feed_url))
