@@ -90,8 +90,7 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     started = time.monotonic()
     p = beam.Pipeline(runner=make_runner(options), options=options)
     build_batch(p, cfg)
-    result = p.run()
-    result.wait_until_finish()
+    result = _execute(p)
     _commit_feed_state(cfg)
     return _finish(args, cfg, result, started)
 
@@ -106,9 +105,32 @@ def _prepare(args: argparse.Namespace) -> Any:
         index = bootstrap(client, cfg.es.index)
         ensure_aux_indices(client, cfg.es)
         log.info("writing to %s (index %s) on %s", cfg.es.index, index, ", ".join(cfg.es.hosts))
+    except Exception as e:  # noqa: BLE001 - any failure here is a cluster problem, reported before fetching
+        log.error("Elasticsearch: cannot prepare %s: %s", cfg.es.index, _one_line(e))
+        log.debug("bootstrap failure", exc_info=True)
+        raise SystemExit(EXIT_CONFIG) from e
     finally:
         client.close()
     return cfg
+
+
+def _one_line(e: BaseException) -> str:
+    """The last line of an error that Beam may have wrapped in pages of worker traceback."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    return f"{type(e).__name__}: {lines[-1] if lines else ''}"
+
+
+def _execute(p: Any) -> Any:
+    """Run the pipeline; a failure inside it ends the run with exit 1 and a one-line reason."""
+    try:
+        result = p.run()
+        result.wait_until_finish()
+    except Exception as e:  # noqa: BLE001 - reported, then the process exits non-zero
+        log.error("run failed: %s", _one_line(e))
+        log.debug("pipeline failure", exc_info=True)
+        log.error("feed state was not committed: the next run reads those feeds again, nothing is lost")
+        raise SystemExit(EXIT_FAILURES) from e
+    return result
 
 
 def _commit_feed_state(cfg: Any) -> None:
@@ -120,6 +142,10 @@ def _commit_feed_state(cfg: Any) -> None:
     try:
         n = FeedStateStore(client, cfg.es.state_index).commit_pending()
         log.info("feed state committed for %d feed(s)", n)
+    except Exception as e:  # noqa: BLE001
+        log.error("feed state not committed: %s; the next run reads those feeds again, nothing is lost",
+                  _one_line(e))
+        raise SystemExit(EXIT_FAILURES) from e
     finally:
         client.close()
 
@@ -172,8 +198,7 @@ def cmd_stream(args: argparse.Namespace, beam_args: list[str]) -> int:
     started = time.monotonic()
     p = beam.Pipeline(runner=make_runner(options), options=options)
     build_stream(p, cfg, stop_file)
-    result = p.run()
-    result.wait_until_finish()
+    result = _execute(p)
     _commit_feed_state(cfg)
     Path(stop_file).unlink(missing_ok=True)
     Path(stop_dir).rmdir()

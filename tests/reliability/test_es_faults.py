@@ -104,8 +104,10 @@ def test_outage_beyond_the_retry_budget_fails_loudly_and_a_rerun_completes(tmp_p
         cfg = write_config(tmp_path / "c.yaml", [proxy.url], alias, feeds,
                            es={"bulk_max_docs": BULK_DOCS, "max_retries": 1})
         failed = wirenews(tmp_path, "run", "-c", str(cfg))
-        assert failed.returncode != 0
-        assert "BulkRetriesExhausted" in failed.stderr, failed.stderr[-3000:]
+        assert failed.returncode == 1
+        tail = failed.stderr.strip().splitlines()[-2:]
+        assert "run failed: " in tail[0] and "BulkRetriesExhausted" in tail[0], failed.stderr[-3000:]
+        assert "feed state was not committed" in tail[1]
         partial = stored(es_client, alias, tmp_path / "deadletter.ndjson")
         assert 0 < partial.indexed(EXPECTED) < len(EXPECTED)
         assert partial.duplicated == 0 and partial.dead_lettered == 0
@@ -133,7 +135,8 @@ def test_node_gone_when_the_run_commits_its_feed_state(tmp_path, sample_server, 
         cfg = write_config(tmp_path / "c.yaml", [proxy.url], alias, feeds, es={"bulk_max_docs": BULK_DOCS})
         failed = wirenews(tmp_path, "run", "-c", str(cfg))
         assert proxy.stats.faults["reset_before"] == 1
-        assert failed.returncode != 0
+        assert failed.returncode == 1
+        assert "feed state not committed" in failed.stderr and "Traceback" not in failed.stderr
         written = stored(es_client, alias)
         assert set(written.guids) == EXPECTED
         committed, pending = feed_states(es_client, alias)
