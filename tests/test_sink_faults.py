@@ -15,7 +15,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 
 from pipeline.bootstrap import bootstrap, ensure_aux_indices
 from pipeline.es_client import make_client
-from tests.esproxy import EsProxy
+from tests.faultproxy import BULK, Fault, FaultProxy
 from tests.test_index_pipeline import counters, make_article
 from transforms.es_sink import BulkRetriesExhausted, StoredLookup
 from transforms.index import SkipUnchanged, WriteToElasticsearch
@@ -27,11 +27,11 @@ N = 240
 
 @pytest.fixture
 def proxy(es_url):
-    with EsProxy(es_url) as p:
+    with FaultProxy(es_url) as p:
         yield p
 
 
-def through(settings, proxy: EsProxy, **changes):
+def through(settings, proxy: FaultProxy, **changes):
     return dataclasses.replace(settings, hosts=[proxy.url], request_timeout=10.0, **changes)
 
 
@@ -64,9 +64,9 @@ def ready(es_settings, es_client):
 def test_outage_mid_run_completes_once_the_node_is_back(ready, es_client, proxy, tmp_path):
     settings = through(ready, proxy, bulk_max_docs=20, max_retries=10)
     articles = [make_article(i) for i in range(N)]
-    proxy.cut_after_bulk(3, seconds=2.0)
+    proxy.cut_after(3, seconds=2.0)
     got = run(settings, articles, tmp_path, backoff_initial=0.2, backoff_max=1.5)
-    assert proxy.cuts == 1
+    assert proxy.stats.cuts == 1
     assert got.get("articles_retried", 0) >= 1
     assert got.get("articles_dead_lettered", 0) == 0
     assert stored_ids(es_client, ready.index) == sorted(a.id for a in articles)
@@ -77,7 +77,7 @@ def test_outage_longer_than_the_retry_budget_fails_loudly_and_a_rerun_completes(
                                                                                 tmp_path):
     settings = through(ready, proxy, bulk_max_docs=20, max_retries=2)
     articles = [make_article(i) for i in range(N)]
-    proxy.cut_after_bulk(2, seconds=None)
+    proxy.cut_after(2, seconds=None)
     with pytest.raises(Exception) as info:
         run(settings, articles, tmp_path, backoff_initial=0.05, backoff_max=0.1)
     assert "BulkRetriesExhausted" in repr(info.value) or isinstance(info.value, BulkRetriesExhausted)
@@ -92,22 +92,22 @@ def test_outage_longer_than_the_retry_budget_fails_loudly_and_a_rerun_completes(
 
 def test_whole_bulk_429s_are_retried_until_everything_lands(ready, es_client, proxy, tmp_path):
     settings = through(ready, proxy, bulk_max_docs=25, max_retries=12)
-    proxy.reject_bulk_share = 0.4
+    proxy.faults.append(Fault("status", path=BULK, status=429, share=0.4))
     articles = [make_article(i) for i in range(N)]
     got = run(settings, articles, tmp_path, backoff_initial=0.01, backoff_max=0.05)
-    assert proxy.bulk_rejected > 0
-    assert got.get("articles_retried") == proxy.items_rejected
+    assert proxy.stats.faults["status"] > 0
+    assert got.get("articles_retried") == proxy.stats.items_rejected
     assert got.get("articles_new") == N
     assert stored_ids(es_client, ready.index) == sorted(a.id for a in articles)
 
 
 def test_per_item_429s_resend_only_the_rejected_items(ready, es_client, proxy, tmp_path):
     settings = through(ready, proxy, bulk_max_docs=40, max_retries=12)
-    proxy.reject_item_share = 0.3
+    proxy.faults.append(Fault("items_429", path=BULK, item_share=0.3, share=1.0))
     articles = [make_article(i) for i in range(N)]
     got = run(settings, articles, tmp_path, backoff_initial=0.01, backoff_max=0.05)
-    assert proxy.items_rejected > 0
-    assert got.get("articles_retried") == proxy.items_rejected
+    assert proxy.stats.items_rejected > 0
+    assert got.get("articles_retried") == proxy.stats.items_rejected
     assert got.get("articles_new") == N
     assert stored_ids(es_client, ready.index) == sorted(a.id for a in articles)
 

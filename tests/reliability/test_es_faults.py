@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.faultproxy import BULK, Fault, FaultProxy
 from tests.reliability.conftest import (
     EXPECTED_STORIES,
     Row,
@@ -23,7 +24,6 @@ from tests.reliability.conftest import (
     wirenews,
     write_config,
 )
-from tests.reliability.faultproxy import BULK, Fault, FaultProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.reliability]
 

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from tests.conftest import REPO
+from tests.faultproxy import BULK, Fault, FaultProxy
 from tests.loopback import Route
 from tests.reliability.conftest import (
     EXPECTED_STORIES,
@@ -30,7 +31,6 @@ from tests.reliability.conftest import (
     wirenews_cmd,
     write_config,
 )
-from tests.reliability.faultproxy import BULK, Fault, FaultProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.reliability]
 

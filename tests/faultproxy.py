@@ -188,6 +188,9 @@ class FaultProxy:
                     return _reset(conn)
                 if action == "status":
                     assert fault is not None
+                    if "/_bulk" in path:  # every item of a refused bulk is sent again
+                        with self.lock:
+                            self.stats.items_rejected += sum(1 for line in body.splitlines() if line.strip()) // 2
                     self._answer(conn, fault.status, [("Content-Type", "application/json")], _error(fault.status))
                     continue
                 rejected: list[int] = []
