@@ -422,8 +422,8 @@ class TagEntities(beam.DoFn):
         self._pending: list[tuple[Article, Any, Any]] = []
 
     def setup(self) -> None:
-        self._tagger = Tagger.load(self._model, self._aliases_path)
-        self._tagger.batch_size = self._batch_size
+        # Loaded once per worker, on the first article to tag: a poll where nothing changed costs no model load.
+        self._tagger: Tagger | None = None
         self._tagged = beam.metrics.Metrics.counter("entities", "tagged")
         self._skipped = beam.metrics.Metrics.counter("entities", "skipped")
 
@@ -442,7 +442,9 @@ class TagEntities(beam.DoFn):
         pending, self._pending = self._pending, []
         if not pending:
             return
-        assert self._tagger is not None, "setup() was not called"
+        if self._tagger is None:
+            self._tagger = Tagger.load(self._model, self._aliases_path)
+            self._tagger.batch_size = self._batch_size
         results = self._tagger.tag_many(
             [(article.title, article.text) for article, _, _ in pending],
             hints=[article.language_hint for article, _, _ in pending],
