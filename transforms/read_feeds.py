@@ -129,28 +129,34 @@ def entry_hash(article: Article) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """What ReadFeeds was asked for, handed to its DoFn as one value."""
+
+    es: Any | None
+    max_bytes: int = 10_000_000
+    timeout: float = 30.0
+    user_agent: str | None = None
+    min_gap: float | None = None
+    full_text: bool = True
+    defer_state: bool = False
+
+
 class _ReadFeedFn(beam.DoFn):
-    def __init__(self, es: Any, max_bytes: int, timeout: float, user_agent: str | None,
-                 min_gap: float | None, full_text_enabled: bool, defer_state: bool = False) -> None:
-        self.defer_state = defer_state
-        self.es = es
-        self.max_bytes = max_bytes
-        self.timeout = timeout
-        self.user_agent = user_agent
-        self.min_gap = min_gap
-        self.full_text_enabled = full_text_enabled
+    def __init__(self, options: ReadOptions) -> None:
+        self.options = options
 
     def setup(self) -> None:
-        self.http = HttpClient(user_agent=self.user_agent, max_bytes=self.max_bytes, timeout=self.timeout,
-                               min_gap=self.min_gap)
+        o = self.options
+        self.http = HttpClient(user_agent=o.user_agent, max_bytes=o.max_bytes, timeout=o.timeout, min_gap=o.min_gap)
         self.store = None
-        if self.es is not None:
+        if o.es is not None:
             from pipeline.es_client import make_client
 
-            self.store = FeedStateStore(make_client(self.es), self.es.state_index)
+            self.store = FeedStateStore(make_client(o.es), o.es.state_index)
             self.store.ensure_index()
         self.full_text = None
-        if self.full_text_enabled:
+        if o.full_text:
             from transforms.fulltext import FullText
 
             self.full_text = FullText(self.http)
@@ -172,7 +178,7 @@ class _ReadFeedFn(beam.DoFn):
                                                    "internal", f"{type(e).__name__}: {e}"))
         if self.store is not None and outcome.state is not None and outcome.status != "skipped":
             try:
-                self.store.put(outcome.state, pending=self.defer_state and outcome.status == "fetched")
+                self.store.put(outcome.state, pending=self.options.defer_state and outcome.status == "fetched")
             except Exception as e:  # noqa: BLE001
                 log.warning("feed %s: cannot write feed state: %s", feed.name, e)
         for name, n in outcome.counts.items():
@@ -204,15 +210,9 @@ class ReadFeeds(beam.PTransform):
                  user_agent: str | None = None, min_gap: float | None = None, full_text: bool = True,
                  defer_state: bool = False) -> None:
         super().__init__()
-        self.defer_state = defer_state
-        self.es = es
-        self.max_bytes = max_bytes
-        self.timeout = timeout
-        self.user_agent = user_agent
-        self.min_gap = min_gap
-        self.full_text = full_text
+        self.options = ReadOptions(es=es, max_bytes=max_bytes, timeout=timeout, user_agent=user_agent,
+                                   min_gap=min_gap, full_text=full_text, defer_state=defer_state)
 
     def expand(self, feeds):
         return feeds | "FetchAndParse" >> beam.ParDo(
-            _ReadFeedFn(self.es, self.max_bytes, self.timeout, self.user_agent, self.min_gap, self.full_text,
-                        self.defer_state))
+            _ReadFeedFn(self.options))
