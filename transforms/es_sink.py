@@ -34,6 +34,8 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
+from transforms.backoff import backoff_delay
+
 log = logging.getLogger(__name__)
 
 DEFAULT_DEADLETTER_FILE = "wirenews-deadletter.ndjson"
@@ -111,10 +113,6 @@ def batches(items: Iterable[Encoded], max_docs: int, max_bytes: int) -> Iterator
         yield batch
 
 
-def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random) -> float:
-    """Exponential backoff with "equal jitter": between half and all of ``initial * 2**(attempt-1)``."""
-    cap = min(maximum, initial * (2 ** max(0, attempt - 1)))
-    return cap / 2 + rng.uniform(0, cap / 2)
 
 
 def deadletter_record(item: Encoded, index: str, error: dict[str, Any], status: int,

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from transforms.backoff import backoff_delay
+
 log = logging.getLogger(__name__)
 
 PENDING_SUFFIX = "#pending"
@@ -118,9 +120,7 @@ def is_due(state: FeedState, now: datetime) -> bool:
 def backoff_seconds(failures: int, rng: random.Random | None = None,
                     base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
     """Exponential in the number of consecutive failures, with jitter in [half, full] so feeds spread out."""
-    r = rng or random
-    top = min(cap, base * (2 ** max(0, failures - 1)))
-    return top / 2 + r.random() * top / 2
+    return backoff_delay(failures, base, cap, rng)
 
 
 def on_success(state: FeedState, now: datetime, poll_interval: int, *, changed: bool,

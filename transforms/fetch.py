@@ -19,8 +19,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from transforms.article import FeedSpec
+from transforms.backoff import backoff_delay
 from transforms.feed_state import FeedState, fetch_url, is_backing_off
-from transforms.http_client import FetchError, HttpClient, backoff_delay
+from transforms.http_client import FetchError, HttpClient
 
 log = logging.getLogger(__name__)
 

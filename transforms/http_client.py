@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import random
 import socket
 import threading
 import time
@@ -498,8 +497,3 @@ def _short(e: BaseException) -> str:
     return text if len(text) <= 300 else text[:300] + "..."
 
 
-def backoff_delay(attempt: int, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform in [base*2^(attempt-1) / 2, base*2^(attempt-1)], capped."""
-    r = rng or random
-    top = min(cap, base * (2 ** max(0, attempt - 1)))
-    return top / 2 + r.random() * top / 2
