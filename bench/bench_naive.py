@@ -7,6 +7,11 @@ bytes, a regex clean (tags, entities, the Xinhua/portal/Reuters/AP trailers, the
 ``nlp(text)`` with the full ``en_core_web_sm`` pipeline (every component, as ``spacy.load`` gives it),
 then one ``elasticsearch.helpers.bulk`` into an index with dynamic mapping. Both are timed as whole
 processes (interpreter start to exit), interleaved per repeat; the ratio is taken within each repeat.
+
+Both fetch the same URLs: by default each agency's feeds from a loopback host of its own (127.0.0.2,
+127.0.0.3, ...; ``bench.common.serve_corpus``), so the product's per-host politeness gap applies within
+an agency only; ``--one-host`` serves every feed from 127.0.0.1, the worst case for ``wirenews run``
+(the baseline has no gap). The layout is printed and recorded with each row (``hosts``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,7 @@ from bench.common import (  # noqa: E402
     drop_alias,
     median,
     run_measured,
+    serve_corpus,
     wirenews_cmd,
     write_config,
 )
@@ -81,25 +88,25 @@ def naive_run(feed_urls: list[str], index: str, es_url: str) -> int:
 
 
 def compare(articles: int, feeds: int, repeat: int, es_url: str, seed: int,
-            min_gap: float | None = None) -> list[dict[str, Any]]:
+            min_gap: float | None = None, one_host: bool = False) -> list[dict[str, Any]]:
+    """``repeat`` pairs of runs, baseline and ``wirenews run`` over the same URLs, alternating which goes first."""
     from bench.corpus import write_corpus
-    from tests.loopback import LoopbackServer
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="wirenews-naive-") as tmp, \
-            LoopbackServer(write_dir := Path(tmp) / "feeds") as server:
-        files = write_corpus(write_dir, articles, feeds, seed)
-        urls = [server.url(f.filename) for f in files]
-        (Path(tmp) / "urls.json").write_text(json.dumps(urls))
+    with tempfile.TemporaryDirectory(prefix="wirenews-naive-") as tmp, ExitStack() as stack:
+        files = write_corpus(Path(tmp) / "feeds", articles, feeds, seed)
+        served = stack.enter_context(serve_corpus(Path(tmp) / "feeds", files, one_host=one_host))
+        print(f"  {articles} articles, {len(files)} feeds: {served.describe()}", flush=True)
+        (Path(tmp) / "urls.json").write_text(json.dumps([served.urls[f.name] for f in files]))
         for r in range(repeat):
             alias = f"bench-naive-{uuid.uuid4().hex[:8]}"
-            cfg = write_config(Path(tmp) / "cfg.yaml", server.url(), files, f"{alias}-wn", es_url,
+            cfg = write_config(Path(tmp) / "cfg.yaml", served.urls, files, f"{alias}-wn", es_url,
                                min_gap=min_gap)
             runs = [("naive", [sys.executable, __file__, "--worker", str(Path(tmp) / "urls.json"), alias]),
                     ("wirenews", [*wirenews_cmd(), "run", "-c", str(cfg), *BEAM_2_WORKERS])]
             if r % 2:
                 runs.reverse()
-            row: dict[str, Any] = {}
+            row: dict[str, Any] = dict(served.layout)
             try:
                 for name, cmd in runs:
                     result = run_measured([*cmd, *(["--es", es_url] if name == "naive" else [])], cwd=REPO)
@@ -128,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--es", default=DEFAULT_ES)
     parser.add_argument("--min-gap", type=float, help="fetch.min_gap of the wirenews run (default: 1 s per host; "
                         "the baseline has no politeness gap at all)")
+    parser.add_argument("--one-host", action="store_true", help="serve every feed from 127.0.0.1, one host "
+                        "(the worst case for the politeness gap) instead of one loopback host per agency")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--worker", nargs=2, metavar=("URLS_JSON", "INDEX"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -136,10 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"naive: {written} documents in {time.perf_counter() - started:.1f} s")
         return 0
     print(f"machine: {describe_machine()}", flush=True)
-    rows = compare(args.articles, args.feeds, args.repeat, args.es, args.seed, args.min_gap)
-    print(f"median of {len(rows)}: naive {median([r['naive'] for r in rows]):.1f} s, wirenews "
-          f"{median([r['wirenews'] for r in rows]):.1f} s, wirenews faster by "
+    rows = compare(args.articles, args.feeds, args.repeat, args.es, args.seed, args.min_gap, args.one_host)
+    print(f"median of {len(rows)} on {rows[0]['hosts']} host(s): naive {median([r['naive'] for r in rows]):.1f} s, "
+          f"wirenews {median([r['wirenews'] for r in rows]):.1f} s, wirenews faster by "
           f"{median([r['speedup'] for r in rows]):.2f}x (target >= 2)")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": describe_machine(), "one_host": args.one_host,
+                                         "hosts": rows[0]["hosts"], "rows": rows}, indent=2))
     return 0
 
 

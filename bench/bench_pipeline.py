@@ -3,10 +3,13 @@
     .venv/bin/python bench/bench_pipeline.py [--articles 2000] [--feeds 50] [--repeat 3]
     .venv/bin/python bench/bench_pipeline.py --scale 500,2000,8000 --repeat 1
 
-The corpus (bench/corpus.py, seeded) is served by ``tests.loopback.LoopbackServer`` on 127.0.0.1, so
-all feeds share one host and the politeness gap (``fetch.min_gap``, 1 s per host and worker process)
-applies between them; ``--min-gap 0`` models the other end, every feed on a host of its own. Each
-repeat, in this order, on a fresh alias ``bench-pipe-*`` that is deleted afterwards:
+The corpus (bench/corpus.py, seeded) is served by one ``tests.loopback.LoopbackServer`` per agency, each
+on a loopback address of its own (127.0.0.2, 127.0.0.3, ...; ``bench.common.serve_corpus``), as a real
+feed set comes from several agencies' hosts: the politeness gap (``fetch.min_gap``, 1 s per host and
+worker process) applies between the feeds of one agency only. ``--one-host`` serves every feed from
+127.0.0.1, the worst case where the gap applies between all of them; ``--min-gap 0`` models the other
+end, every feed on a host of its own. The layout is printed and recorded (``hosts``) with the figures.
+Each repeat, in this order, on a fresh alias ``bench-pipe-*`` that is deleted afterwards:
 
 1. ``wirenews run -c CFG --direct_num_workers=2 --direct_running_mode=multi_processing``: whole-process
    wall time (Python start to exit), peak PSS and RSS summed over the process tree (sampled from /proc
@@ -15,10 +18,11 @@ repeat, in this order, on a fresh alias ``bench-pipe-*`` that is deleted afterwa
 3. Each stage alone over the same articles, in a 2-process pool (``multiprocessing`` spawn): each worker
    first does the stage's set-up (clients, rule packs, the model), then the pool is timed over the work
    only, so a stage's articles/s is its steady limit on both cores:
-   fetch+parse ``process_feed`` with feed state read and written (one task per feed, the default
-   politeness gate); clean ``clean_article`` (tasks of 64); entities ``Tagger.tag_many`` plus
-   ``apply_entities`` (tasks of 64, the DoFn's batch); index: stored-hash ``mget``, ``select_changed``,
-   ``to_request`` and ``ElasticsearchSink.write`` into a fresh alias (tasks of 500, the lookup batch).
+   fetch+parse ``process_feed`` with feed state read and written (one task per feed, the same URLs as
+   the end-to-end run, the default politeness gate); clean ``clean_article`` (tasks of 64); entities
+   ``Tagger.tag_many`` plus ``apply_entities`` (tasks of 64, the DoFn's batch); index: stored-hash ``mget``,
+   ``select_changed``, ``to_request`` and ``ElasticsearchSink.write`` into a fresh alias (tasks of 500, the
+   lookup batch).
 
 ``--tree DIR`` runs ``python -m pipeline.cli`` from another checkout (``PYTHONPATH=DIR``), so a
 proposed change is measured on the same corpus and machine before it is made.
@@ -53,6 +57,7 @@ from bench.common import (  # noqa: E402
     drop_alias,
     median,
     run_measured,
+    serve_corpus,
     wirenews_cmd,
     write_config,
 )
@@ -222,12 +227,13 @@ def wirenews_run(cfg: Path, extra: list[str], tree: Path | None = None) -> dict[
             "processes": result.processes, "cpu_s": result.cpu_seconds}
 
 
-def one_repeat(files: list[FeedFile], base_url: str, workdir: Path, es_url: str, *, stages: bool,
+def one_repeat(files: list[FeedFile], urls: dict[str, str], workdir: Path, es_url: str, *, stages: bool,
                extra: list[str], tree: Path | None = None, min_gap: float | None = None) -> dict[str, Any]:
+    """One first run and re-poll, then each stage alone; every feed fetched from ``urls[name]`` in both."""
     from transforms.article import FeedSpec
 
     alias = f"bench-pipe-{uuid.uuid4().hex[:8]}"
-    cfg = write_config(workdir / f"{alias}.yaml", base_url, files, alias, es_url, min_gap=min_gap)
+    cfg = write_config(workdir / f"{alias}.yaml", urls, files, alias, es_url, min_gap=min_gap)
     articles = sum(len(f.stories) for f in files)
     row: dict[str, Any] = {"articles": articles}
     try:
@@ -239,7 +245,7 @@ def one_repeat(files: list[FeedFile], base_url: str, workdir: Path, es_url: str,
     row["e2e_per_s"] = articles / row["first"]["seconds"]
     row["repoll_share"] = row["repoll"]["seconds"] / row["first"]["seconds"]
     if stages:
-        specs = [FeedSpec(name=f.name, url=f"{base_url.rstrip('/')}/{f.filename}", agency=f.agency) for f in files]
+        specs = [FeedSpec(name=f.name, url=urls[f.name], agency=f.agency) for f in files]
         row["stages"] = stages_alone(specs, es_url, min_gap=min_gap)
         slowest = min(STAGES, key=lambda s: row["stages"][s]["per_s"])
         row["slowest"] = slowest
@@ -249,17 +255,17 @@ def one_repeat(files: list[FeedFile], base_url: str, workdir: Path, es_url: str,
 
 def bench_size(articles: int, feeds: int, repeat: int, es_url: str, *, stages: bool, extra: list[str],
                seed: int, report: Callable[[dict[str, Any]], None], tree: Path | None = None,
-               min_gap: float | None = None) -> list[dict[str, Any]]:
-    from tests.loopback import LoopbackServer
-
+               min_gap: float | None = None, one_host: bool = False) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="wirenews-bench-") as tmp:
         workdir = Path(tmp)
         files = write_corpus(workdir / "feeds", articles, feeds, seed)
         rows = []
-        with LoopbackServer(workdir / "feeds") as server:
+        with serve_corpus(workdir / "feeds", files, one_host=one_host) as served:
+            print(f"  {articles} articles, {len(files)} feeds: {served.describe()}", flush=True)
             for _ in range(repeat):
-                row = one_repeat(files, server.url(), workdir, es_url, stages=stages, extra=extra, tree=tree,
+                row = one_repeat(files, served.urls, workdir, es_url, stages=stages, extra=extra, tree=tree,
                                  min_gap=min_gap)
+                row.update(served.layout)
                 row["load"] = describe_machine()["load"]
                 report(row)
                 rows.append(row)
@@ -270,6 +276,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over the repeats; ratios were taken within each repeat first."""
     out: dict[str, Any] = {
         "articles": rows[0]["articles"],
+        "hosts": rows[0]["hosts"],
+        "layout": rows[0]["layout"],
         "repeats": len(rows),
         "first_s": median([r["first"]["seconds"] for r in rows]),
         "e2e_per_s": median([r["e2e_per_s"] for r in rows]),
@@ -291,7 +299,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _print_row(row: dict[str, Any]) -> None:
-    line = (f"  {row['articles']} articles: first run {row['first']['seconds']:.1f} s "
+    line = (f"  {row['articles']} articles on {row['hosts']} host(s): first run {row['first']['seconds']:.1f} s "
             f"({row['e2e_per_s']:.1f}/s, {row['first']['cpu_s']:.0f} CPU-s), re-poll {row['repoll']['seconds']:.1f} s "
             f"({row['repoll_share']:.0%}), peak PSS {row['first']['peak_pss_mb']:.0f} MB "
             f"(RSS sum {row['first']['peak_rss_mb']:.0f} MB), load {row['load']}")
@@ -315,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--min-gap", type=float, help="fetch.min_gap in the config (default: the product's 1 s "
                         "per host); 0 models every feed on a host of its own")
+    parser.add_argument("--one-host", action="store_true", help="serve every feed from 127.0.0.1, one host "
+                        "(the worst case for the politeness gap) instead of one loopback host per agency")
     parser.add_argument("--tree", type=Path, help="run wirenews from this checkout instead (a proposed change)")
     args, extra = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.WARNING, force=True)
@@ -324,17 +334,19 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         rows = bench_size(size, args.feeds, args.repeat, args.es, stages=not (args.scale or args.no_stages),
                           extra=extra, seed=args.seed, report=_print_row, tree=args.tree,
-                          min_gap=args.min_gap)
+                          min_gap=args.min_gap, one_host=args.one_host)
         results[size] = {"summary": summarize(rows), "rows": rows}
         s = results[size]["summary"]
-        print(f"median of {s['repeats']}: {size} articles, first run {s['first_s']:.1f} s = {s['e2e_per_s']:.1f}/s, "
+        print(f"median of {s['repeats']}: {size} articles on {s['hosts']} host(s), first run {s['first_s']:.1f} s "
+              f"= {s['e2e_per_s']:.1f}/s, "
               f"re-poll {s['repoll_s']:.1f} s = {s['repoll_share']:.1%} of the first, "
               f"peak PSS {s['peak_pss_mb']:.0f} MB (RSS sum {s['peak_rss_mb']:.0f} MB)", flush=True)
         if "ratio" in s:
             print(f"  slowest stage alone: {s['slowest']} {s['stages'][s['slowest']]['per_s']:.1f}/s; "
                   f"end to end / slowest = {s['ratio']:.2f} (target >= 0.8)", flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"machine": describe_machine(), "results": results}, indent=2))
+        args.json.write_text(json.dumps({"machine": describe_machine(), "one_host": args.one_host,
+                                         "results": results}, indent=2))
     return 0
 
 

@@ -1,18 +1,24 @@
 """Shared helpers of the pipeline benchmarks: corpus served on loopback, configs, process-tree sampling.
 
+Why one loopback host per agency: real feed sets come from several agencies, each on its own host, and
+the product's politeness gap (``fetch.min_gap``) is per host; serving every feed from 127.0.0.1 makes all
+of them one host, the worst case, kept by ``one_host=True`` (the scripts' ``--one-host``).
+
 Why sample /proc: ``wirenews run`` on the local runner starts worker processes of its own, so the
 memory and CPU that count are those of the whole process tree, not of the command alone.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +29,14 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.corpus import FeedFile  # noqa: E402
+from bench.corpus import AGENCIES, FeedFile  # noqa: E402
 
 DEFAULT_ES = "http://127.0.0.1:9200"
 BEAM_2_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 TICKS = os.sysconf("SC_CLK_TCK")
+ONE_HOST = "127.0.0.1"
+AGENCY_HOSTS = {agency.name: f"127.0.0.{i + 2}" for i, agency in enumerate(AGENCIES)}  # 127.0.0.2, .3, ...
 
 
 def wirenews_cmd() -> list[str]:
@@ -44,11 +52,49 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def write_config(path: Path, base_url: str, feeds: Sequence[FeedFile], alias: str, es_url: str = DEFAULT_ES,
-                 poll_interval: int = 300, min_gap: float | None = None) -> Path:
-    """A config for the corpus; ``min_gap`` (fetch.min_gap) None keeps the product's default of 1 s per host."""
+@dataclass(frozen=True)
+class ServedCorpus:
+    """Where the corpus is served: every feed's URL by feed name, and the loopback addresses in use."""
+
+    urls: dict[str, str]
+    addresses: tuple[str, ...]
+    one_host: bool
+
+    @property
+    def layout(self) -> dict[str, Any]:
+        """What a script records with its figures: the politeness gap depends on it."""
+        return {"hosts": len(self.addresses), "layout": "one-host" if self.one_host else "host-per-agency",
+                "addresses": list(self.addresses)}
+
+    def describe(self) -> str:
+        if self.one_host:
+            return f"every feed on one host ({ONE_HOST}), --one-host"
+        return f"{len(self.addresses)} hosts, one per agency ({', '.join(self.addresses)})"
+
+
+@contextmanager
+def serve_corpus(root: Path, feeds: Sequence[FeedFile], *, one_host: bool = False) -> Iterator[ServedCorpus]:
+    """Serve the feed files in ``root`` on loopback for the length of the block.
+
+    By default one ``LoopbackServer`` per agency present in ``feeds``, each on its agency's address of
+    ``AGENCY_HOSTS`` (all serving ``root``), so the per-host politeness gap applies within an agency only;
+    ``one_host`` serves everything from 127.0.0.1, where the gap applies between all feeds.
+    """
+    from tests.loopback import LoopbackServer
+
+    hosts = {f.name: ONE_HOST if one_host else AGENCY_HOSTS[f.site] for f in feeds}
+    with ExitStack() as stack:
+        servers = {host: stack.enter_context(LoopbackServer(root, host=host))
+                   for host in sorted(set(hosts.values()), key=ipaddress.ip_address)}
+        yield ServedCorpus({f.name: servers[hosts[f.name]].url(f.filename) for f in feeds}, tuple(servers), one_host)
+
+
+def write_config(path: Path, urls: Mapping[str, str], feeds: Sequence[FeedFile], alias: str,
+                 es_url: str = DEFAULT_ES, poll_interval: int = 300, min_gap: float | None = None) -> Path:
+    """A config for the corpus, each feed at ``urls[name]`` (``ServedCorpus.urls``); ``min_gap``
+    (fetch.min_gap) None keeps the product's default of 1 s per host."""
     cfg: dict = {"elasticsearch": {"hosts": [es_url], "index": alias},
-           "feeds": [{"name": f.name, "url": f"{base_url.rstrip('/')}/{f.filename}", "agency": f.agency,
+           "feeds": [{"name": f.name, "url": urls[f.name], "agency": f.agency,
                       "poll_interval": poll_interval} for f in feeds]}
     if min_gap is not None:
         cfg["fetch"] = {"min_gap": min_gap}

@@ -140,12 +140,17 @@ class Story:
 
 @dataclass(frozen=True)
 class FeedFile:
-    """One generated feed: its config entry and its bytes."""
+    """One generated feed: its config entry and its bytes.
+
+    ``site`` is the publisher of ``AGENCIES`` it comes from, which decides its host; ``agency`` is the
+    config's agency, the rule pack the cleaner applies (the China portal carries Xinhua's copy).
+    """
 
     name: str
     agency: str
     filename: str
     stories: tuple[Story, ...]
+    site: str
 
     def render(self) -> bytes:
         items = "".join(
@@ -204,7 +209,7 @@ def generate(articles: int = 2000, feeds: int = 50, seed: int = 7) -> list[FeedF
         agency = AGENCIES[f % len(AGENCIES)]
         name = f"{agency.name}-{f:02d}"
         out.append(FeedFile(name, "xinhua" if agency.name == "chinaportal" else agency.name, f"{name}.xml",
-                            tuple(stories)))
+                            tuple(stories), agency.name))
     return out
 
 

@@ -1,13 +1,16 @@
 """A loopback HTTP server for tests and the demo: serves fixture files, plus scripted responses.
 
-Only ever binds 127.0.0.1. A test registers a route to script a status, headers,
-body or delay; everything else is served from the root directory with ETag and
-Last-Modified validators, so conditional GETs can be exercised.
+Only ever binds a loopback address: 127.0.0.1 unless told another in 127.0.0.0/8 (Linux routes the
+whole block to ``lo``, so servers on 127.0.0.2, 127.0.0.3, ... are distinct hosts with no setup, which is
+how the benchmarks give each agency a host of its own). A test registers a route to script a status,
+headers, body or delay; everything else is served from the root directory with ETag and Last-Modified
+validators, so conditional GETs can be exercised.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +23,18 @@ CONTENT_TYPES = {
     ".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
     ".rdf": "application/rdf+xml", ".json": "application/feed+json", ".html": "text/html; charset=utf-8",
 }
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+
+
+def loopback_host(host: str) -> str:
+    """``host`` if it is an IPv4 address in 127.0.0.0/8, else ValueError: never listen beyond this machine."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"not a loopback address: {host!r} (only 127.0.0.0/8)") from None
+    if addr not in LOOPBACK:
+        raise ValueError(f"not a loopback address: {host!r} (only 127.0.0.0/8)")
+    return str(addr)
 
 
 @dataclass
@@ -32,7 +47,8 @@ class Route:
 
 
 class LoopbackServer:
-    def __init__(self, root: Path | str | None = None, port: int = 0) -> None:
+    def __init__(self, root: Path | str | None = None, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.host = loopback_host(host)
         self.root = Path(root) if root else None
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
@@ -51,7 +67,7 @@ class LoopbackServer:
             def do_HEAD(self) -> None:  # noqa: N802
                 server._handle(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd = ThreadingHTTPServer((self.host, port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
@@ -61,7 +77,7 @@ class LoopbackServer:
         return self.httpd.server_address[1]
 
     def url(self, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"http://{self.host}:{self.port}/{path.lstrip('/')}"
 
     def __enter__(self) -> LoopbackServer:
         self.thread.start()
@@ -115,14 +131,15 @@ class LoopbackServer:
 
 
 def main() -> None:
-    """Serve a directory on 127.0.0.1 until interrupted (the demo's feed server)."""
+    """Serve a directory on loopback (127.0.0.1 unless --host) until interrupted (the demo's feed server)."""
     import argparse
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("root")
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--host", default="127.0.0.1", help="an address in 127.0.0.0/8")
     args = ap.parse_args()
-    with LoopbackServer(args.root, args.port) as srv:
+    with LoopbackServer(args.root, args.port, args.host) as srv:
         print(f"serving {args.root} at {srv.url()}", flush=True)
         try:
             srv.thread.join()
