@@ -69,6 +69,7 @@ class FetchSettings:
     min_gap: float = 1.0  # seconds between two requests to one host
     timeout: float = 30.0  # seconds for a whole response
     max_bytes: int = 10_000_000  # a feed or page larger than this (decompressed) is refused
+    concurrency: int = 4  # feeds polled at once per worker process (one request at a time per host still)
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Config:
 
 
 _TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "fetch"}
-_FETCH_KEYS = {"min_gap": (int, float), "timeout": (int, float), "max_bytes": int}
+_FETCH_KEYS = {"min_gap": (int, float), "timeout": (int, float), "max_bytes": int, "concurrency": int}
 _ES_KEYS = {"hosts", "index", "verify_certs", "request_timeout", "bulk_max_docs", "bulk_max_bytes", "max_retries"}
 _FEED_KEYS = {"name", "url", "agency", "full_text", "poll_interval"}
 

@@ -33,7 +33,8 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
     # articles are indexed, so a run killed in between fetches those feeds again rather than losing them.
     articles = (feeds
                 | "ReadFeeds" >> ReadFeeds(cfg.es, defer_state=True, min_gap=cfg.fetch.min_gap,
-                                           timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes)
+                                           timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes,
+                                           concurrency=cfg.fetch.concurrency)
                 | "Progress" >> beam.ParDo(LogProgress("articles read")))
     cleaned = articles | "Clean" >> beam.ParDo(CleanArticles())
     if dedupe:

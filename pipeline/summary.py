@@ -94,6 +94,10 @@ def render(summary: RunSummary, elapsed: float | None = None) -> str:
     errors = {k[len("feed_errors_"):]: v for k, v in summary.totals.items() if k.startswith("feed_errors_") and v}
     if errors:
         lines.append("feed errors: " + ", ".join(f"{v} {k}" for k, v in sorted(errors.items())))
+    waited = summary.total("politeness_wait_ms") / 1000
+    if waited:
+        lines.append(f"politeness: {waited:.1f}s waited between requests to the same host (fetch.min_gap, "
+                     "Retry-After), summed over fetch threads")
     if elapsed is not None:
         lines.append(f"elapsed: {elapsed:.1f}s")
     return "\n".join(lines)

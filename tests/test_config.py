@@ -24,8 +24,9 @@ def test_minimal_config_uses_the_local_node():
 
 def test_fetch_settings_default_to_polite_and_can_be_set():
     assert parse(BASE).fetch.min_gap == 1.0
-    f = parse({**BASE, "fetch": {"min_gap": 0, "timeout": 5, "max_bytes": 1000}}).fetch
-    assert (f.min_gap, f.timeout, f.max_bytes) == (0, 5, 1000)
+    assert parse(BASE).fetch.concurrency == 4
+    f = parse({**BASE, "fetch": {"min_gap": 0, "timeout": 5, "max_bytes": 1000, "concurrency": 8}}).fetch
+    assert (f.min_gap, f.timeout, f.max_bytes, f.concurrency) == (0, 5, 1000, 8)
 
 
 def test_hosts_from_config_and_environment_override():
@@ -61,6 +62,8 @@ def test_credentials_come_from_the_environment_and_are_never_shown():
         ({**BASE, "elasticsearch": {"bulk_max_docs": 0}}, "elasticsearch.bulk_max_docs"),
         ({**BASE, "extra": 1}, "unknown top-level key"),
         ({**BASE, "fetch": {"min_gap": -1}}, "fetch.min_gap"),
+        ({**BASE, "fetch": {"concurrency": 0}}, "fetch.concurrency"),
+        ({**BASE, "fetch": {"concurrency": 1.5}}, "fetch.concurrency"),
         ({**BASE, "fetch": {"timeout": 0}}, "fetch.timeout"),
         ({**BASE, "fetch": {"retries": 3}}, "fetch.['retries']"),
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import threading
 import time
 import zlib
 from datetime import datetime, timezone
@@ -300,7 +301,12 @@ def test_politeness_keeps_one_request_at_a_time_and_a_gap_per_host():
         pass
     with gate.slot("a.example"):
         pass
-    assert sleeps == [2.0]
+    assert sleeps == [2.0] and gate.waited() == 2.0
+    waits_elsewhere: list[float] = []
+    other = threading.Thread(target=lambda: waits_elsewhere.append(gate.waited()))
+    other.start()
+    other.join()
+    assert waits_elsewhere == [0.0]  # each thread sees only its own waiting
     gate.defer("a.example", 100.0)
     from transforms.http_client import FetchError
 

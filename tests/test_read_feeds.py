@@ -6,21 +6,26 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import apache_beam as beam
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import Timestamp
+from apache_beam.utils.windowed_value import WindowedValue
 
 from tests.conftest import SAMPLES
-from tests.loopback import Route
+from tests.loopback import LoopbackServer, Route
 from transforms.article import FeedSpec
 from transforms.feed_state import FeedStateStore, initial_state, on_failure
 from transforms.http_client import HostGate, HttpClient
-from transforms.read_feeds import ReadFeeds, process_feed
+from transforms.read_feeds import ReadFeeds, ReadOptions, _ReadFeedFn, process_feed
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc)
 
@@ -201,3 +206,81 @@ def test_bozo_reasons_are_counted_by_kind(tmp_path):
     out = process_feed(FeedSpec(name="b", url=str(path)), None, None, NOW)
     assert out.status == "fetched" and len(out.articles) == 2
     assert out.counts["feeds_bozo"] == 1 and out.counts["bozo_sax_parse_exception"] == 1
+
+
+class _Watched(_ReadFeedFn):
+    """Records, per host, how many polls run at the same moment."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.watch = threading.Lock()
+        self.running: dict[str, int] = {}
+        self.most: dict[str, int] = {}
+        self.most_overall = 0
+
+    def poll(self, feed: FeedSpec):
+        host = urlsplit(feed.url).hostname or ""
+        with self.watch:
+            self.running[host] = self.running.get(host, 0) + 1
+            self.most[host] = max(self.most.get(host, 0), self.running[host])
+            self.most_overall = max(self.most_overall, sum(self.running.values()))
+        try:
+            return super().poll(feed)
+        finally:
+            with self.watch:
+                self.running[host] -= 1
+
+
+def _bundle(fn: _ReadFeedFn, feeds: list[FeedSpec], timestamp=None, window=None) -> list[WindowedValue]:
+    """One bundle through the DoFn as the runner drives it, without a runner."""
+    window = window or GlobalWindow()
+    fn.start_bundle()
+    out = [v for feed in feeds for v in fn.process(feed, timestamp or Timestamp(0), window)]
+    out += list(fn.finish_bundle())
+    return out
+
+
+def test_feeds_on_other_hosts_are_read_while_one_host_waits_out_its_gap(feed_server):
+    with LoopbackServer(SAMPLES, host="127.0.0.2") as other:
+        slow_host = [FeedSpec(name="afp", url=feed_server.url("afp-europe.atom")),
+                     FeedSpec(name="ap", url=feed_server.url("ap-world.xml"))]
+        fast_host = [FeedSpec(name="kyodo", url=other.url("kyodo-japan.xml"))]
+        fn = _Watched(ReadOptions(es=None, timeout=5.0, min_gap=0.5, full_text=False, concurrency=2))
+        fn.setup()
+        try:
+            out = _bundle(fn, slow_host + fast_host, Timestamp(42))
+        finally:
+            fn.teardown()
+    feeds_in_order = list(dict.fromkeys(v.value.feed_name for v in out))
+    # Read one after the other, kyodo would come last, after ap's half-second gap on the first host.
+    assert feeds_in_order[-1] == "ap" and set(feeds_in_order) == {"afp", "ap", "kyodo"}
+    assert fn.most == {"127.0.0.1": 1, "127.0.0.2": 1} and fn.most_overall == 2
+    assert {v.timestamp for v in out} == {Timestamp(42)} and all(v.windows == [GlobalWindow()] for v in out)
+
+
+def test_read_ahead_emits_every_feed_once_whatever_the_concurrency(feed_server):
+    names = sorted(p.name for p in SAMPLES.iterdir() if p.is_file())
+    feeds = [FeedSpec(name=n.split(".")[0], url=feed_server.url(n)) for n in names]
+    expected = None
+    for concurrency in (1, 3):
+        fn = _Watched(ReadOptions(es=None, timeout=5.0, min_gap=0.0, full_text=False, concurrency=concurrency))
+        fn.setup()
+        try:
+            ids = sorted(v.value.id for v in _bundle(fn, feeds))
+        finally:
+            fn.teardown()
+        assert fn.most == {"127.0.0.1": 1}  # one host: its feeds are polled in turn, never side by side
+        assert len(ids) == len(set(ids)) and ids
+        expected = expected or ids
+        assert ids == expected
+
+
+def test_a_poll_counts_the_time_it_waited_at_the_host_gate(feed_server):
+    fn = _ReadFeedFn(ReadOptions(es=None, timeout=5.0, min_gap=0.3, full_text=False))
+    fn.setup()
+    try:
+        fn.poll(FeedSpec(name="afp", url=feed_server.url("afp-europe.atom")))
+        second = fn.poll(FeedSpec(name="ap", url=feed_server.url("ap-world.xml")))
+    finally:
+        fn.teardown()
+    assert 0 < second.counts["politeness_wait_ms"] <= 300

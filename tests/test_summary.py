@@ -13,7 +13,7 @@ def test_totals_per_feed_and_render():
     results = {"counters": [
         counter("wirenews", "feeds_fetched", 2), counter("wirenews", "feeds_failed", 1),
         counter("wirenews", "articles_new", 5), counter("wirenews", "articles_dead_lettered", 1),
-        counter("wirenews", "feed_errors_timeout", 1),
+        counter("wirenews", "feed_errors_timeout", 1), counter("wirenews", "politeness_wait_ms", 2500),
         counter("wirenews.feed.xinhua-world", "fetched", 1), counter("wirenews.feed.xinhua-world", "new", 3),
         counter("wirenews.feed.xinhua-world", "new", 2),  # reported by two workers
         counter("wirenews.feed.ap-top", "unchanged", 1), counter("wirenews.feed.ap-top", "articles_unchanged", 7),
@@ -30,3 +30,5 @@ def test_totals_per_feed_and_render():
     assert "feeds: 2 fetched, 0 unchanged, 1 failed, 0 skipped" in text
     assert "5 new" in text and "1 dead-lettered" in text and "1 timeout" in text and "1.2s" in text
     assert s.to_json()["articles"]["new"] == 5
+    assert "politeness: 2.5s waited" in text
+    assert "politeness" not in render(summarize({"counters": []}))

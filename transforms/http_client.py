@@ -129,6 +129,7 @@ class HostGate:
         self._host_locks: dict[str, threading.Lock] = {}
         self._last: dict[str, float] = {}
         self._not_before: dict[str, float] = {}
+        self._waited = threading.local()
 
     @classmethod
     def shared(cls) -> HostGate:
@@ -140,6 +141,13 @@ class HostGate:
     def _host_lock(self, host: str) -> threading.Lock:
         with self._lock:
             return self._host_locks.setdefault(host, threading.Lock())
+
+    def waited(self) -> float:
+        """Seconds the calling thread has slept at this gate so far (politeness and ``Retry-After``).
+
+        Per thread, so a poll can tell its own wait from that of polls running beside it.
+        """
+        return getattr(self._waited, "seconds", 0.0)
 
     def defer(self, host: str, seconds: float) -> None:
         """No request to ``host`` for ``seconds`` (a 429/503 ``Retry-After``)."""
@@ -162,6 +170,7 @@ class HostGate:
                                  retry_after=wait)
             if wait > 0:
                 self._sleep(wait)
+                self._waited.seconds = self.waited() + wait
             try:
                 yield
             finally:

@@ -7,8 +7,9 @@ stories it still lists. Deleting the feed-state index makes the next run read ev
 ``ReadFeeds`` is the thin PTransform around it. Clients are made in ``setup()``; the feed state is read
 per feed and written as soon as that feed is done, so a run stopped half-way keeps what it learnt.
 
-Politeness (one request at a time per host, a minimum gap) is per worker process: parallel workers in
-different processes each keep their own gate, so a host sees at most one request per process at a time.
+Politeness (one request at a time per host, a minimum gap) is per worker process: the fetch threads of a
+worker share one gate, parallel workers in different processes each keep their own, so a host sees at most
+one request per process at a time.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ import hashlib
 import logging
 import random
 import re
-from collections import Counter
+import threading
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.article import Article, FeedSpec
 from transforms.feed_state import FeedState, FeedStateStore, for_feed, on_failure, on_success
@@ -140,15 +146,26 @@ class ReadOptions:
     min_gap: float | None = None
     full_text: bool = True
     defer_state: bool = False
+    concurrency: int = 4
 
 
 class _ReadFeedFn(beam.DoFn):
+    """Polls feeds on a small thread pool while the stages after it work on the feeds already read.
+
+    Without it a worker sleeps out every politeness gap with nothing to do. Feeds are queued per host and
+    each host's queue is drained by one pool thread at a time, so threads never stand in line at a host's
+    gate while another host could be fetched. Articles are emitted in the order the polls finish, from
+    ``process`` and at the latest in ``finish_bundle``; at most ``2 x concurrency`` feeds are read ahead.
+    Counters are incremented on the bundle's thread, because Beam keeps metrics per thread.
+    """
+
     def __init__(self, options: ReadOptions) -> None:
         self.options = options
 
     def setup(self) -> None:
         o = self.options
-        self.http = HttpClient(user_agent=o.user_agent, max_bytes=o.max_bytes, timeout=o.timeout, min_gap=o.min_gap)
+        self.http = HttpClient(user_agent=o.user_agent, max_bytes=o.max_bytes, timeout=o.timeout, min_gap=o.min_gap,
+                               pool_maxsize=o.concurrency)
         self.store = None
         if o.es is not None:
             from pipeline.es_client import make_client
@@ -160,9 +177,61 @@ class _ReadFeedFn(beam.DoFn):
             from transforms.fulltext import FullText
 
             self.full_text = FullText(self.http)
+        self.pool = ThreadPoolExecutor(max_workers=o.concurrency, thread_name_prefix="wirenews-fetch")
+        self.lock = threading.Lock()
+        self.queues: dict[str, deque[tuple[FeedSpec, Future]]] = {}
+        self.in_flight: list[tuple[FeedSpec, Future, Any, Any]] = []
 
-    def process(self, feed: FeedSpec):
+    def start_bundle(self) -> None:
+        self.in_flight = []
+
+    def process(self, feed: FeedSpec, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        future: Future = Future()
+        self.in_flight.append((feed, future, timestamp, window))
+        host = urlsplit(feed.url).hostname or ""
+        with self.lock:
+            queue = self.queues.get(host)
+            if queue is None:
+                queue = self.queues[host] = deque()
+                self.pool.submit(self._drain, host, queue)
+            queue.append((feed, future))
+        yield from self._emit(keep=2 * self.options.concurrency - 1)
+
+    def finish_bundle(self):
+        yield from self._emit(keep=0)
+
+    def _drain(self, host: str, queue: deque[tuple[FeedSpec, Future]]) -> None:
+        """Poll one host's feeds in turn until its queue is empty."""
+        while True:
+            with self.lock:
+                if not queue:
+                    del self.queues[host]
+                    return
+                feed, future = queue.popleft()
+            try:
+                future.set_result(self.poll(feed))
+            except BaseException as e:  # poll catches what a feed can cause; anything else fails the bundle
+                future.set_exception(e)
+
+    def _emit(self, keep: int) -> Iterator[WindowedValue]:
+        """Emit every finished poll; wait for more until at most ``keep`` are left."""
+        while self.in_flight:
+            done = [item for item in self.in_flight if item[1].done()]
+            if not done:
+                if len(self.in_flight) <= keep:
+                    return
+                wait([item[1] for item in self.in_flight], return_when=FIRST_COMPLETED)
+                continue
+            for item in done:
+                self.in_flight.remove(item)
+                feed, future, timestamp, window = item
+                for article in self._record(feed, future.result()):
+                    yield WindowedValue(article, timestamp, [window])
+
+    def poll(self, feed: FeedSpec) -> FeedOutcome:
+        """One feed, state read to state written; runs on a pool thread and never raises."""
         now = datetime.now(timezone.utc)
+        waited_before = self.http.gate.waited()
         state = None
         if self.store is not None:
             try:
@@ -181,6 +250,13 @@ class _ReadFeedFn(beam.DoFn):
                 self.store.put(outcome.state, pending=self.options.defer_state and outcome.status == "fetched")
             except Exception as e:  # noqa: BLE001
                 log.warning("feed %s: cannot write feed state: %s", feed.name, e)
+        waited_ms = round((self.http.gate.waited() - waited_before) * 1000)
+        if waited_ms:
+            outcome.counts["politeness_wait_ms"] += waited_ms
+        return outcome
+
+    @staticmethod
+    def _record(feed: FeedSpec, outcome: FeedOutcome) -> list[Article]:
         for name, n in outcome.counts.items():
             Metrics.counter(NAMESPACE, name).inc(n)
         per_feed = f"{NAMESPACE}.feed.{feed.name}"
@@ -189,9 +265,12 @@ class _ReadFeedFn(beam.DoFn):
         Metrics.counter(per_feed, "articles").inc(len(outcome.articles))
         if outcome.counts.get("articles_unchanged"):
             Metrics.counter(per_feed, "articles_unchanged").inc(outcome.counts["articles_unchanged"])
-        yield from outcome.articles
+        return outcome.articles
 
     def teardown(self) -> None:
+        pool = getattr(self, "pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         http = getattr(self, "http", None)
         if http is not None:
             http.close()
@@ -204,14 +283,18 @@ class ReadFeeds(beam.PTransform):
     fetching off whatever the feeds say. ``defer_state``: a feed that yielded articles gets its new
     state written as pending, to be made current by ``FeedStateStore.commit_pending()`` once the run's
     articles are indexed; until then the next run fetches it again (ids are stable, so nothing doubles).
+    ``concurrency``: feeds polled at once per worker; requests to one host still go one at a time.
     """
 
     def __init__(self, es: Any | None, *, max_bytes: int = 10_000_000, timeout: float = 30.0,
                  user_agent: str | None = None, min_gap: float | None = None, full_text: bool = True,
-                 defer_state: bool = False) -> None:
+                 defer_state: bool = False, concurrency: int = 4) -> None:
         super().__init__()
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self.options = ReadOptions(es=es, max_bytes=max_bytes, timeout=timeout, user_agent=user_agent,
-                                   min_gap=min_gap, full_text=full_text, defer_state=defer_state)
+                                   min_gap=min_gap, full_text=full_text, defer_state=defer_state,
+                                   concurrency=concurrency)
 
     def expand(self, feeds):
         return feeds | "FetchAndParse" >> beam.ParDo(
