@@ -69,7 +69,7 @@ class FetchSettings:
     min_gap: float = 1.0  # seconds between two requests to one host
     timeout: float = 30.0  # seconds for a whole response
     max_bytes: int = 10_000_000  # a feed or page larger than this (decompressed) is refused
-    concurrency: int = 4  # feeds polled at once per worker process (one request at a time per host still)
+    concurrency: int = 8  # feeds polled at once per worker process (one request at a time per host still)
 
 
 @dataclass

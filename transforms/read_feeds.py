@@ -146,7 +146,7 @@ class ReadOptions:
     min_gap: float | None = None
     full_text: bool = True
     defer_state: bool = False
-    concurrency: int = 4
+    concurrency: int = 8
 
 
 class _ReadFeedFn(beam.DoFn):
@@ -288,7 +288,7 @@ class ReadFeeds(beam.PTransform):
 
     def __init__(self, es: Any | None, *, max_bytes: int = 10_000_000, timeout: float = 30.0,
                  user_agent: str | None = None, min_gap: float | None = None, full_text: bool = True,
-                 defer_state: bool = False, concurrency: int = 4) -> None:
+                 defer_state: bool = False, concurrency: int = 8) -> None:
         super().__init__()
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
