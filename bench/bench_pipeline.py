@@ -121,7 +121,7 @@ def _work(task: tuple[str, Any]) -> tuple[list[Any], float]:
 
 def _stage(stage: str, payload: Any) -> list[Any]:
     if stage == "fetch+parse":
-        from transforms.read_feeds import process_feed
+        from transforms.poll import process_feed
 
         store = _WORKER["store"]
         outcome = process_feed(payload, store.get(payload.name), _WORKER["http"], datetime.now(timezone.utc))

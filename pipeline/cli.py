@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -79,20 +80,26 @@ def _connect(cfg: Any) -> Any:
 
 
 def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipeline import prepoll
+
+    cfg = _prepare(args)
+    log.info("run: %d feed(s) from %s", len(cfg.feeds), cfg.path)
+    started = time.monotonic()
+    first = prepoll.prepoll(cfg) if prepoll.applies(beam_args) else None
+    if first is not None and not first.pipeline_needed:
+        log.info("run: no feed has changed; nothing for the pipeline to do")
+        return _finish(args, cfg, None, started, first.counters)
     import apache_beam as beam
 
     from pipeline.graph import build_batch
     from pipeline.runner import make_options, make_runner
 
-    cfg = _prepare(args)
     options = make_options(beam_args)
-    log.info("run: %d feed(s) from %s", len(cfg.feeds), cfg.path)
-    started = time.monotonic()
     p = beam.Pipeline(runner=make_runner(options), options=options)
-    build_batch(p, cfg)
+    build_batch(p, cfg, [*first.handed, *first.remaining] if first is not None else None)
     result = _execute(p)
     _commit_feed_state(cfg)
-    return _finish(args, cfg, result, started)
+    return _finish(args, cfg, result, started, first.counters if first is not None else ())
 
 
 def _prepare(args: argparse.Namespace) -> Any:
@@ -150,10 +157,13 @@ def _commit_feed_state(cfg: Any) -> None:
         client.close()
 
 
-def _finish(args: argparse.Namespace, cfg: Any, result: Any, started: float) -> int:
+def _finish(args: argparse.Namespace, cfg: Any, result: Any, started: float,
+            counters: Iterable[tuple[str, str, int]] = ()) -> int:
+    """Summary and exit code; ``result`` None when no pipeline ran, ``counters`` from outside the pipeline."""
     from pipeline.summary import render, summarize
 
-    summary = summarize(result.metrics().query(), [f.name for f in cfg.feeds])
+    summary = summarize(result.metrics().query() if result is not None else {}, [f.name for f in cfg.feeds],
+                        counters)
     print(render(summary, time.monotonic() - started), flush=True)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary.to_json(), indent=2))

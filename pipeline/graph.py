@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
@@ -9,12 +12,13 @@ from pipeline import __version__
 from pipeline.config import Config
 
 
-def build_batch(p: beam.Pipeline, cfg: Config) -> PCollection:
+def build_batch(p: beam.Pipeline, cfg: Config, feeds: Sequence[Any] | None = None) -> PCollection:
     """Feeds -> articles -> clean -> skip unchanged -> entities -> Elasticsearch documents.
 
-    Returns the dead-letter records of the sink.
+    ``feeds``: what to read instead of all of ``cfg.feeds`` (FeedSpecs, and Polled feeds the launcher
+    already fetched). Returns the dead-letter records of the sink.
     """
-    feeds = p | "Feeds" >> beam.Create(cfg.feeds) | "SpreadFeeds" >> beam.Reshuffle()
+    feeds = p | "Feeds" >> beam.Create(list(cfg.feeds if feeds is None else feeds)) | "SpreadFeeds" >> beam.Reshuffle()
     return index_feeds(feeds, cfg)
 
 

@@ -14,13 +14,11 @@ import logging
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineRunner
 
-from pipeline import flink
+from pipeline import LOCAL_RUNNERS, flink
 
 log = logging.getLogger(__name__)
 
 EXIT_SETUP = 2  # the CLI's exit code for a problem found before anything runs
-
-LOCAL_RUNNERS = {None, "", "DirectRunner", "SwitchingDirectRunner", "FnApiRunner"}
 
 
 def make_options(beam_args: list[str], *, streaming: bool = False) -> PipelineOptions:

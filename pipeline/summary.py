@@ -52,12 +52,16 @@ def _value(result: Any) -> Any:
     return committed if committed is not None else result.attempted
 
 
-def summarize(metric_results: dict[str, Iterable[Any]], feed_names: Iterable[str] = ()) -> RunSummary:
-    """Fold Beam's metric query results into totals and a per-feed table."""
+def summarize(metric_results: dict[str, Iterable[Any]], feed_names: Iterable[str] = (),
+              extra: Iterable[tuple[str, str, int]] = ()) -> RunSummary:
+    """Fold Beam's metric query results into totals and a per-feed table.
+
+    ``extra``: (namespace, name, value) counted outside the pipeline, for feeds the launcher finished itself.
+    """
     summary = RunSummary(per_feed={name: {} for name in feed_names})
-    for res in metric_results.get("counters", []):
-        ns, name = res.key.metric.namespace, res.key.metric.name
-        val = int(_value(res) or 0)
+    counters = [(res.key.metric.namespace, res.key.metric.name, int(_value(res) or 0))
+                for res in metric_results.get("counters", [])]
+    for ns, name, val in [*counters, *extra]:
         if ns == NAMESPACE:
             summary.totals[name] = summary.totals.get(name, 0) + val
         elif ns.startswith(FEED_NAMESPACE):

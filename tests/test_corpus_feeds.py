@@ -29,7 +29,7 @@ from transforms.feed_state import initial_state
 from transforms.fetch import fetch_feed
 from transforms.http_client import HostGate, HttpClient
 from transforms.parse import feed_dict, parse_feed
-from transforms.read_feeds import process_feed
+from transforms.poll import process_feed
 
 FP_TESTS = CORPORA / "feedparser-tests"
 FEEDS = CORPORA / "feeds"

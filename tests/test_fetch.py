@@ -17,7 +17,7 @@ from transforms.feed_state import initial_state, on_success
 from transforms.fetch import fetch_feed
 from transforms.http_client import HostGate, HttpClient, parse_retry_after
 from transforms.parse import parse_feed
-from transforms.read_feeds import process_feed
+from transforms.poll import process_feed
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc)
 RSS = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'

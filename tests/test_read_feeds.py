@@ -25,7 +25,8 @@ from tests.loopback import LoopbackServer, Route
 from transforms.article import FeedSpec
 from transforms.feed_state import FeedStateStore, initial_state, on_failure
 from transforms.http_client import HostGate, HttpClient
-from transforms.read_feeds import ReadFeeds, ReadOptions, _ReadFeedFn, process_feed
+from transforms.poll import process_feed
+from transforms.read_feeds import ReadFeeds, ReadOptions, _ReadFeedFn
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc)
 
@@ -197,7 +198,7 @@ def test_a_changed_feed_passes_on_only_new_or_edited_entries(feed_server):
 
 
 def test_bozo_reasons_are_counted_by_kind(tmp_path):
-    from transforms.read_feeds import bozo_kind
+    from transforms.poll import bozo_kind
 
     assert bozo_kind("SAXParseException: not well-formed") == "sax_parse_exception"
     assert bozo_kind("CharacterEncodingOverride: document declared as utf-8") == "character_encoding_override"

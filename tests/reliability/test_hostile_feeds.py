@@ -44,7 +44,7 @@ from tests.reliability.hostile import (
 )
 from transforms.article import FeedSpec
 from transforms.http_client import FetchError, HttpClient
-from transforms.read_feeds import process_feed
+from transforms.poll import process_feed
 
 pytestmark = [pytest.mark.reliability]
 

@@ -1,0 +1,133 @@
+"""Poll before the pipeline starts, so a run over unchanged feeds needs no pipeline at all.
+
+A scheduled batch run mostly finds nothing new. Starting Beam's workers costs seconds (interpreters
+importing Beam, stage set-up and shutdown) for what is a handful of conditional GETs answered
+``304 Not Modified``. The launcher therefore polls the HTTP feeds itself, a few at a time
+(``fetch.concurrency``, one request at a time per host), and finishes every feed that turns out unchanged,
+failing or backing off: its state is written and its counts go into the run's summary. At the first feed
+that has changed it stops starting new polls; the changed feeds it fetched go into the pipeline to be
+parsed (one fetch per feed per poll still), the feeds it never polled are polled by the pipeline as
+usual. A first run therefore hands over at once, and a run where nothing changed ends without Beam.
+
+Files and globs are never read here (a drop folder can hold more than the launcher should carry), and
+only the local runner uses this: a remote runner would ship the fetched bodies inside the job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from concurrent.futures import Future, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from pipeline import LOCAL_RUNNERS
+from pipeline.config import Config
+from transforms.article import FeedSpec
+from transforms.feed_state import FeedStateStore
+from transforms.fetch import is_file_source
+from transforms.http_client import HttpClient
+from transforms.poll import (
+    FeedOutcome,
+    HostQueues,
+    Polled,
+    count_wait,
+    finish_feed,
+    guarded,
+    host_of,
+    outcome_counters,
+    poll_feed,
+    read_state,
+    write_state,
+)
+
+log = logging.getLogger(__name__)
+
+
+def applies(beam_args: list[str]) -> bool:
+    """Whether the run is on the local runner, read off Beam's arguments without importing Beam."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--runner")
+    known, _ = parser.parse_known_args(beam_args)
+    return known.runner in LOCAL_RUNNERS
+
+
+@dataclass
+class Prepoll:
+    """What the launcher's poll left for the pipeline, and the counts of the feeds it finished itself."""
+
+    handed: list[Polled] = field(default_factory=list)  # changed and fetched: the pipeline parses them
+    remaining: list[FeedSpec] = field(default_factory=list)  # not polled here: the pipeline polls them
+    counters: list[tuple[str, str, int]] = field(default_factory=list)  # (namespace, name, value)
+
+    @property
+    def pipeline_needed(self) -> bool:
+        return bool(self.handed or self.remaining)
+
+    @property
+    def finished(self) -> int:
+        return sum(n for ns, name, n in self.counters if ns.startswith("wirenews.feed.") and name in
+                   ("fetched", "unchanged", "failed"))
+
+
+def _poll_one(feed: FeedSpec, store: FeedStateStore, http: HttpClient) -> tuple[Polled | None, FeedOutcome | None]:
+    """A changed feed comes back fetched and unparsed; any other ends here, its state written."""
+    now = datetime.now(timezone.utc)
+    waited_before = http.gate.waited()
+    state = read_state(store, feed)
+    polled: Polled | None = None
+
+    def poll() -> FeedOutcome:
+        nonlocal polled
+        polled = poll_feed(feed, state, http, now)
+        return FeedOutcome(status="fetched") if polled.changed else finish_feed(polled)
+
+    outcome = guarded(feed, state, now, poll)
+    if polled is not None and polled.changed:
+        return polled, None
+    write_state(store, feed, outcome, defer=False)
+    count_wait(outcome, http, waited_before)
+    return None, outcome
+
+
+def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClient | None = None) -> Prepoll:
+    """Poll ``cfg.feeds`` until the first changed one; see the module's docstring."""
+    from pipeline.es_client import make_client
+
+    own_store = store is None
+    if store is None:
+        store = FeedStateStore(make_client(cfg.es), cfg.es.state_index)
+        store.ensure_index()
+    http = http or HttpClient(min_gap=cfg.fetch.min_gap, timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes,
+                              pool_maxsize=cfg.fetch.concurrency)
+    out = Prepoll(remaining=[f for f in cfg.feeds if is_file_source(f.url)])
+    queues = HostQueues(cfg.fetch.concurrency)
+    try:
+        futures: dict[Future, FeedSpec] = {}
+        for feed in cfg.feeds:
+            if not is_file_source(feed.url):
+                futures[queues.submit(host_of(feed), lambda f=feed: _poll_one(f, store, http))] = feed
+        stopped = False
+        for future in as_completed(futures):
+            feed = futures[future]
+            if future.cancelled():
+                out.remaining.append(feed)
+                continue
+            polled, outcome = future.result()
+            if polled is not None:
+                out.handed.append(polled)
+                if not stopped:
+                    stopped = True
+                    for other in futures:
+                        other.cancel()
+            else:
+                assert outcome is not None
+                out.counters += outcome_counters(feed, outcome)
+    finally:
+        queues.shutdown()
+        if own_store:
+            store.client.close()
+    log.info("polled first: %d feed(s) finished unchanged or failed, %d changed handed on, %d left to the pipeline",
+             out.finished, len(out.handed), len(out.remaining))
+    return out
+
