@@ -66,7 +66,7 @@ class EsSettings:
 class FetchSettings:
     """How feeds are fetched; the defaults are polite to real publishers."""
 
-    min_gap: float = 1.0  # seconds between two requests to one host
+    min_gap: float = 0.5  # seconds between two requests to one host (one request at a time per host as well)
     timeout: float = 30.0  # seconds for a whole response
     max_bytes: int = 10_000_000  # a feed or page larger than this (decompressed) is refused
     concurrency: int = 8  # feeds polled at once per worker process (one request at a time per host still)

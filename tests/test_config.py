@@ -23,7 +23,7 @@ def test_minimal_config_uses_the_local_node():
 
 
 def test_fetch_settings_default_to_polite_and_can_be_set():
-    assert parse(BASE).fetch.min_gap == 1.0
+    assert parse(BASE).fetch.min_gap == 0.5
     assert parse(BASE).fetch.concurrency == 8
     f = parse({**BASE, "fetch": {"min_gap": 0, "timeout": 5, "max_bytes": 1000, "concurrency": 8}}).fetch
     assert (f.min_gap, f.timeout, f.max_bytes, f.concurrency) == (0, 5, 1000, 8)

@@ -119,7 +119,7 @@ class HostGate:
     _shared: HostGate | None = None
     _shared_lock = threading.Lock()
 
-    def __init__(self, min_gap: float = 1.0, max_wait: float = 30.0,
+    def __init__(self, min_gap: float = 0.5, max_wait: float = 30.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.min_gap = min_gap
         self.max_wait = max_wait
