@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--es", default=DEFAULT_ES)
-    parser.add_argument("--min-gap", type=float, help="fetch.min_gap of the wirenews run (default: 1 s per host; "
+    parser.add_argument("--min-gap", type=float, help="fetch.min_gap of the wirenews run (default: 0.5 s per host; "
                         "the baseline has no politeness gap at all)")
     parser.add_argument("--one-host", action="store_true", help="serve every feed from 127.0.0.1, one host "
                         "(the worst case for the politeness gap) instead of one loopback host per agency")

@@ -5,7 +5,7 @@
 
 The corpus (bench/corpus.py, seeded) is served by one ``tests.loopback.LoopbackServer`` per agency, each
 on a loopback address of its own (127.0.0.2, 127.0.0.3, ...; ``bench.common.serve_corpus``), as a real
-feed set comes from several agencies' hosts: the politeness gap (``fetch.min_gap``, 1 s per host and
+feed set comes from several agencies' hosts: the politeness gap (``fetch.min_gap``, 0.5 s per host and
 worker process) applies between the feeds of one agency only. ``--one-host`` serves every feed from
 127.0.0.1, the worst case where the gap applies between all of them; ``--min-gap 0`` models the other
 end, every feed on a host of its own. The layout is printed and recorded (``hosts``) with the figures.
@@ -14,7 +14,8 @@ Each repeat, in this order, on a fresh alias ``bench-pipe-*`` that is deleted af
 1. ``wirenews run -c CFG --direct_num_workers=2 --direct_running_mode=multi_processing``: whole-process
    wall time (Python start to exit), peak PSS and RSS summed over the process tree (sampled from /proc
    every 0.2 s).
-2. The same command again over the unchanged feeds (conditional GETs): the re-poll.
+2. The same command again over the unchanged feeds (conditional GETs): the re-poll. On the local runner
+   the launcher polls first and, finding nothing changed, ends without starting Beam.
 3. Each stage alone over the same articles, in a 2-process pool (``multiprocessing`` spawn): each worker
    first does the stage's set-up (clients, rule packs, the model), then the pool is timed over the work
    only, so a stage's articles/s is its steady limit on both cores:
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stages", action="store_true", help="skip the stage-alone runs")
     parser.add_argument("--es", default=DEFAULT_ES)
     parser.add_argument("--json", type=Path, help="write every figure to this file")
-    parser.add_argument("--min-gap", type=float, help="fetch.min_gap in the config (default: the product's 1 s "
+    parser.add_argument("--min-gap", type=float, help="fetch.min_gap in the config (default: the product's 0.5 s "
                         "per host); 0 models every feed on a host of its own")
     parser.add_argument("--one-host", action="store_true", help="serve every feed from 127.0.0.1, one host "
                         "(the worst case for the politeness gap) instead of one loopback host per agency")

@@ -92,7 +92,7 @@ def serve_corpus(root: Path, feeds: Sequence[FeedFile], *, one_host: bool = Fals
 def write_config(path: Path, urls: Mapping[str, str], feeds: Sequence[FeedFile], alias: str,
                  es_url: str = DEFAULT_ES, poll_interval: int = 300, min_gap: float | None = None) -> Path:
     """A config for the corpus, each feed at ``urls[name]`` (``ServedCorpus.urls``); ``min_gap``
-    (fetch.min_gap) None keeps the product's default of 1 s per host."""
+    (fetch.min_gap) None keeps the product's default of 0.5 s per host."""
     cfg: dict = {"elasticsearch": {"hosts": [es_url], "index": alias},
            "feeds": [{"name": f.name, "url": urls[f.name], "agency": f.agency,
                       "poll_interval": poll_interval} for f in feeds]}
