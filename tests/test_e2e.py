@@ -97,7 +97,18 @@ def test_two_runs_index_every_story_once_cleaned_and_tagged(tmp_path, feed_serve
     s2 = json.loads((tmp_path / "s2.json").read_text())
     assert s2["articles"]["new"] == 0 and s2["articles"]["updated"] == 0
     assert s2["feeds"]["failed"] == 0
+    assert s2["feeds"]["unchanged"] == len(yaml.safe_load(cfg.read_text())["feeds"])
+    assert "nothing for the pipeline to do" in second.stderr  # the launcher's first poll found every feed 304
     assert len(all_docs(es_client, alias)) == len(stories)
+
+    # A feed that fails while the rest are unchanged ends in the launcher too: named, counted, exit 1.
+    raw = yaml.safe_load(cfg.read_text())
+    raw["feeds"].append({"name": "gone", "url": feed_server.url("gone.xml")})
+    cfg.write_text(yaml.safe_dump(raw))
+    third = wirenews("run", "-c", str(cfg), "--summary-json", str(tmp_path / "s3.json"))
+    s3 = json.loads((tmp_path / "s3.json").read_text())
+    assert third.returncode == 1 and s3["feeds"]["failed"] == 1, third.stdout + third.stderr
+    assert s3["per_feed"]["gone"] == {"failed": 1, "articles": 0} and "gone" in third.stderr
 
     found = wirenews("search", "-c", str(cfg), "Xi Jinping")
     assert found.returncode == 0, found.stderr
