@@ -19,7 +19,6 @@ import argparse
 import logging
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from pipeline import LOCAL_RUNNERS
 from pipeline.config import Config
@@ -28,17 +27,11 @@ from transforms.feed_state import FeedStateStore
 from transforms.fetch import is_file_source
 from transforms.http_client import HttpClient
 from transforms.poll import (
-    FeedOutcome,
     HostQueues,
     Polled,
-    count_wait,
-    finish_feed,
-    guarded,
     host_of,
     outcome_counters,
-    poll_feed,
-    read_state,
-    write_state,
+    poll_and_store,
 )
 
 log = logging.getLogger(__name__)
@@ -70,34 +63,16 @@ class Prepoll:
                    ("fetched", "unchanged", "failed"))
 
 
-def _poll_one(feed: FeedSpec, store: FeedStateStore, http: HttpClient) -> tuple[Polled | None, FeedOutcome | None]:
-    """A changed feed comes back fetched and unparsed; any other ends here, its state written."""
-    now = datetime.now(timezone.utc)
-    waited_before = http.gate.waited()
-    state = read_state(store, feed)
-    polled: Polled | None = None
-
-    def poll() -> FeedOutcome:
-        nonlocal polled
-        polled = poll_feed(feed, state, http, now)
-        return FeedOutcome(status="fetched") if polled.changed else finish_feed(polled)
-
-    outcome = guarded(feed, state, now, poll)
-    if polled is not None and polled.changed:
-        return polled, None
-    write_state(store, feed, outcome, defer=False)
-    count_wait(outcome, http, waited_before)
-    return None, outcome
-
-
 def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClient | None = None) -> Prepoll:
-    """Poll ``cfg.feeds`` until the first changed one; see the module's docstring."""
+    """Poll ``cfg.feeds`` until the first changed one; see the module's docstring.
+
+    The feed-state index must exist (the CLI's bootstrap creates it before this runs).
+    """
     from pipeline.es_client import make_client
 
     own_store = store is None
     if store is None:
         store = FeedStateStore(make_client(cfg.es), cfg.es.state_index)
-        store.ensure_index()
     http = http or HttpClient(min_gap=cfg.fetch.min_gap, timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes,
                               pool_maxsize=cfg.fetch.concurrency)
     out = Prepoll(remaining=[f for f in cfg.feeds if is_file_source(f.url)])
@@ -106,23 +81,23 @@ def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClien
         futures: dict[Future, FeedSpec] = {}
         for feed in cfg.feeds:
             if not is_file_source(feed.url):
-                futures[queues.submit(host_of(feed), lambda f=feed: _poll_one(f, store, http))] = feed
+                futures[queues.submit(host_of(feed),
+                                      lambda f=feed: poll_and_store(f, store, http, hand_over=True))] = feed
         stopped = False
         for future in as_completed(futures):
             feed = futures[future]
             if future.cancelled():
                 out.remaining.append(feed)
                 continue
-            polled, outcome = future.result()
-            if polled is not None:
-                out.handed.append(polled)
-                if not stopped:
-                    stopped = True
-                    for other in futures:
-                        other.cancel()
-            else:
-                assert outcome is not None
+            outcome = future.result()
+            if outcome.handed is None:
                 out.counters += outcome_counters(feed, outcome)
+                continue
+            out.handed.append(outcome.handed)
+            if not stopped:
+                stopped = True
+                for other in futures:
+                    other.cancel()
     finally:
         queues.shutdown()
         if own_store:

@@ -41,11 +41,12 @@ NAMESPACE = "wirenews"
 class FeedOutcome:
     """What one poll of one feed produced; ``counts`` are the "wirenews" counters to add."""
 
-    status: str  # fetched | unchanged | failed | skipped
+    status: str  # fetched | unchanged | failed | skipped | handed
     articles: list[Article] = field(default_factory=list)
     state: FeedState | None = None
     counts: Counter = field(default_factory=Counter)
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (url, kind, message)
+    handed: Polled | None = None  # status "handed": fetched, changed, left unparsed for the pipeline
 
 
 @dataclass
@@ -233,10 +234,12 @@ def write_state(store: FeedStateStore | None, feed: FeedSpec, outcome: FeedOutco
 
 
 def poll_and_store(element: FeedSpec | Polled, store: FeedStateStore | None, http: HttpClient | None, *,
-                   full_text: Any = None, defer_state: bool = False) -> FeedOutcome:
+                   full_text: Any = None, defer_state: bool = False, hand_over: bool = False) -> FeedOutcome:
     """A feed (or a feed a launcher already fetched) to its outcome, state read before and written after.
 
-    Adds the seconds this thread waited at the politeness gate as ``politeness_wait_ms``.
+    ``hand_over``: a changed feed is not parsed; it comes back as status "handed" with its fetch in
+    ``handed`` and no state written (the pipeline that parses it writes that). Adds the seconds this
+    thread waited at the politeness gate as ``politeness_wait_ms``.
     """
     waited_before = http.gate.waited() if http is not None else 0.0
     if isinstance(element, Polled):
@@ -245,14 +248,21 @@ def poll_and_store(element: FeedSpec | Polled, store: FeedStateStore | None, htt
     else:
         feed, now = element, datetime.now(timezone.utc)
         state = read_state(store, feed)
-        outcome = guarded(feed, state, now, lambda: process_feed(feed, state, http, now, full_text=full_text))
+
+        def poll() -> FeedOutcome:
+            polled = poll_feed(feed, state, http, now)
+            if hand_over and polled.changed:
+                return FeedOutcome(status="handed", handed=polled)
+            return finish_feed(polled, full_text=full_text)
+
+        outcome = guarded(feed, state, now, poll)
     write_state(store, feed, outcome, defer=defer_state)
     if http is not None:
-        count_wait(outcome, http, waited_before)
+        _count_wait(outcome, http, waited_before)
     return outcome
 
 
-def count_wait(outcome: FeedOutcome, http: HttpClient, waited_before: float) -> None:
+def _count_wait(outcome: FeedOutcome, http: HttpClient, waited_before: float) -> None:
     """Add what this thread waited at the politeness gate since ``waited_before`` to the outcome's counts."""
     waited_ms = round((http.gate.waited() - waited_before) * 1000)
     if waited_ms:
