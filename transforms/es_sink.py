@@ -113,8 +113,6 @@ def batches(items: Iterable[Encoded], max_docs: int, max_bytes: int) -> Iterator
         yield batch
 
 
-
-
 def deadletter_record(item: Encoded, index: str, error: dict[str, Any], status: int,
                       now: datetime | None = None) -> dict[str, Any]:
     """The dead-letter record: the exact document, the error type and reason, the time."""

@@ -504,5 +504,3 @@ def _is_timeout(e: BaseException) -> bool:
 def _short(e: BaseException) -> str:
     text = str(e) or type(e).__name__
     return text if len(text) <= 300 else text[:300] + "..."
-
-
