@@ -45,8 +45,8 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
         from pipeline.stream import DropSeen
 
         cleaned = cleaned | "DropSeen" >> beam.ParDo(DropSeen())
-    # Stored hashes are looked up in batches of the entity stage's size: a worker then tags while the next
-    # feed's politeness gap runs, instead of sleeping through every gap and tagging 500 articles at once.
+    # Stored hashes are looked up in batches of the entity stage's size, so tagging starts with the first
+    # feeds read instead of after 500 stories (the read-ahead in ReadFeeds keeps the fetching going meanwhile).
     changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es, batch_size=64)
     tagged = changed | "Entities" >> beam.ParDo(TagEntities())
     return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)
