@@ -114,13 +114,13 @@ def compare(articles: int, feeds: int, repeat: int, es_url: str, seed: int,
                         raise RuntimeError(f"{name} exited {result.returncode}: {result.output[-3000:]}")
                     row[name] = result.seconds
                     row[f"{name}_docs"] = count_docs(alias if name == "naive" else f"{alias}-wn", es_url)
-                    row[f"{name}_pss_mb"] = result.peak_pss_mb
+                    row[f"{name}_rss_mb"] = result.peak_rss_mb
             finally:
                 drop_alias(alias, es_url)
             row["speedup"] = row["naive"] / row["wirenews"]
             row["load"] = describe_machine()["load"]
-            print(f"  naive {row['naive']:.1f} s ({row['naive_docs']} docs, {row['naive_pss_mb']:.0f} MB), "
-                  f"wirenews {row['wirenews']:.1f} s ({row['wirenews_docs']} docs, {row['wirenews_pss_mb']:.0f} MB): "
+            print(f"  naive {row['naive']:.1f} s ({row['naive_docs']} docs, {row['naive_rss_mb']:.0f} MB RSS), "
+                  f"wirenews {row['wirenews']:.1f} s ({row['wirenews_docs']} docs, {row['wirenews_rss_mb']:.0f} MB RSS): "
                   f"{row['speedup']:.2f}x, load {row['load']}", flush=True)
             rows.append(row)
     return rows

@@ -12,8 +12,8 @@ end, every feed on a host of its own. The layout is printed and recorded (``host
 Each repeat, in this order, on a fresh alias ``bench-pipe-*`` that is deleted afterwards:
 
 1. ``wirenews run -c CFG --direct_num_workers=2 --direct_running_mode=multi_processing``: whole-process
-   wall time (Python start to exit), peak PSS and RSS summed over the process tree (sampled from /proc
-   every 0.2 s).
+   wall time (Python start to exit), CPU and peak RSS summed over the process tree (sampled from /proc
+   every 0.2 s; RSS and CPU only, which cost the run nothing measurable).
 2. The same command again over the unchanged feeds (conditional GETs): the re-poll. On the local runner
    the launcher polls first and, finding nothing changed, ends without starting Beam.
 3. Each stage alone over the same articles, in a 2-process pool (``multiprocessing`` spawn): each worker
@@ -24,6 +24,10 @@ Each repeat, in this order, on a fresh alias ``bench-pipe-*`` that is deleted af
    ``Tagger.tag_many`` plus ``apply_entities`` (tasks of 64, the DoFn's batch); index: stored-hash ``mget``,
    ``select_changed``, ``to_request`` and ``ElasticsearchSink.write`` into a fresh alias (tasks of 500, the
    lookup batch).
+
+After the repeats, one more first run on a fresh alias measures memory (``--memory-runs``): peak PSS
+of the process tree, sampled every 0.2 s. It is kept apart because reading PSS slows the run it
+samples (``bench.common.TreeSampler``); its wall time is recorded but enters no ratio.
 
 ``--tree DIR`` runs ``python -m pipeline.cli`` from another checkout (``PYTHONPATH=DIR``), so a
 proposed change is measured on the same corpus and machine before it is made.
@@ -217,11 +221,12 @@ def _timing(articles: int, setup: float, work: float, cpu: float) -> dict[str, f
 # -- end to end --------------------------------------------------------------------------
 
 
-def wirenews_run(cfg: Path, extra: list[str], tree: Path | None = None) -> dict[str, Any]:
-    """``wirenews run`` as a whole process; from another checkout when ``tree`` is given."""
+def wirenews_run(cfg: Path, extra: list[str], tree: Path | None = None, *, pss: bool = False) -> dict[str, Any]:
+    """``wirenews run`` as a whole process; from another checkout when ``tree`` is given; ``pss`` samples
+    PSS too (a memory run, not a timed one)."""
     cmd = [sys.executable, "-m", "pipeline.cli"] if tree else wirenews_cmd()
     result = run_measured([*cmd, "run", "-c", str(cfg), *BEAM_2_WORKERS, *extra], cwd=tree or REPO,
-                          env={"PYTHONPATH": str(tree)} if tree else None)
+                          env={"PYTHONPATH": str(tree)} if tree else None, pss=pss)
     if result.returncode != 0:
         raise RuntimeError(f"wirenews run exited {result.returncode}:\n{result.output[-4000:]}")
     return {"seconds": result.seconds, "peak_pss_mb": result.peak_pss_mb, "peak_rss_mb": result.peak_rss_mb,
@@ -254,9 +259,24 @@ def one_repeat(files: list[FeedFile], urls: dict[str, str], workdir: Path, es_ur
     return row
 
 
+def memory_run(files: list[FeedFile], urls: dict[str, str], workdir: Path, es_url: str, *, extra: list[str],
+               tree: Path | None = None, min_gap: float | None = None) -> dict[str, Any]:
+    """A first run on a fresh alias with PSS sampled: the memory figure, apart from the timed runs."""
+    alias = f"bench-mem-{uuid.uuid4().hex[:8]}"
+    cfg = write_config(workdir / f"{alias}.yaml", urls, files, alias, es_url, min_gap=min_gap)
+    try:
+        run = wirenews_run(cfg, extra, tree, pss=True)
+        run["indexed"] = count_docs(alias, es_url)
+    finally:
+        drop_alias(alias, es_url)
+    return run
+
+
 def bench_size(articles: int, feeds: int, repeat: int, es_url: str, *, stages: bool, extra: list[str],
                seed: int, report: Callable[[dict[str, Any]], None], tree: Path | None = None,
-               min_gap: float | None = None, one_host: bool = False) -> list[dict[str, Any]]:
+               min_gap: float | None = None, one_host: bool = False,
+               memory_runs: int = 1) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The timed repeats, then the memory runs."""
     with tempfile.TemporaryDirectory(prefix="wirenews-bench-") as tmp:
         workdir = Path(tmp)
         files = write_corpus(workdir / "feeds", articles, feeds, seed)
@@ -270,10 +290,17 @@ def bench_size(articles: int, feeds: int, repeat: int, es_url: str, *, stages: b
                 row["load"] = describe_machine()["load"]
                 report(row)
                 rows.append(row)
-    return rows
+            memory = []
+            for _ in range(memory_runs):
+                run = memory_run(files, served.urls, workdir, es_url, extra=extra, tree=tree, min_gap=min_gap)
+                run["load"] = describe_machine()["load"]
+                print(f"  memory run: peak PSS {run['peak_pss_mb']:.0f} MB (RSS sum {run['peak_rss_mb']:.0f} MB), "
+                      f"{run['seconds']:.1f} s while PSS was sampled, load {run['load']}", flush=True)
+                memory.append(run)
+    return rows, memory
 
 
-def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(rows: list[dict[str, Any]], memory: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over the repeats; ratios were taken within each repeat first."""
     out: dict[str, Any] = {
         "articles": rows[0]["articles"],
@@ -286,8 +313,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "repoll_share": median([r["repoll_share"] for r in rows]),
         "first_cpu_s": median([r["first"]["cpu_s"] for r in rows]),
         "repoll_cpu_s": median([r["repoll"]["cpu_s"] for r in rows]),
-        "peak_pss_mb": median([r["first"]["peak_pss_mb"] for r in rows]),
         "peak_rss_mb": median([r["first"]["peak_rss_mb"] for r in rows]),
+        "peak_pss_mb": median([m["peak_pss_mb"] for m in memory]),
+        "memory_run_rss_mb": median([m["peak_rss_mb"] for m in memory]),
         "loads": [r["load"] for r in rows],
     }
     if "stages" in rows[0]:
@@ -302,8 +330,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _print_row(row: dict[str, Any]) -> None:
     line = (f"  {row['articles']} articles on {row['hosts']} host(s): first run {row['first']['seconds']:.1f} s "
             f"({row['e2e_per_s']:.1f}/s, {row['first']['cpu_s']:.0f} CPU-s), re-poll {row['repoll']['seconds']:.1f} s "
-            f"({row['repoll_share']:.0%}), peak PSS {row['first']['peak_pss_mb']:.0f} MB "
-            f"(RSS sum {row['first']['peak_rss_mb']:.0f} MB), load {row['load']}")
+            f"({row['repoll_share']:.0%}), peak RSS sum {row['first']['peak_rss_mb']:.0f} MB, load {row['load']}")
     if "stages" in row:
         line += "\n    alone: " + ", ".join(
             f"{s} {v['per_s']:.1f}/s ({v['cpu_s']:.1f} CPU-s, set-up {v['setup_s']:.1f} s)"
@@ -326,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                         "per host); 0 models every feed on a host of its own")
     parser.add_argument("--one-host", action="store_true", help="serve every feed from 127.0.0.1, one host "
                         "(the worst case for the politeness gap) instead of one loopback host per agency")
+    parser.add_argument("--memory-runs", type=int, default=1, help="first runs with PSS sampled, after the "
+                        "timed repeats (PSS sampling slows a run, so it is measured apart); 0 skips them")
     parser.add_argument("--tree", type=Path, help="run wirenews from this checkout instead (a proposed change)")
     args, extra = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.WARNING, force=True)
@@ -333,15 +362,16 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.scale.split(",")] if args.scale else [args.articles]
     results = {}
     for size in sizes:
-        rows = bench_size(size, args.feeds, args.repeat, args.es, stages=not (args.scale or args.no_stages),
-                          extra=extra, seed=args.seed, report=_print_row, tree=args.tree,
-                          min_gap=args.min_gap, one_host=args.one_host)
-        results[size] = {"summary": summarize(rows), "rows": rows}
+        rows, memory = bench_size(size, args.feeds, args.repeat, args.es,
+                                  stages=not (args.scale or args.no_stages), extra=extra, seed=args.seed,
+                                  report=_print_row, tree=args.tree, min_gap=args.min_gap,
+                                  one_host=args.one_host, memory_runs=args.memory_runs)
+        results[size] = {"summary": summarize(rows, memory), "rows": rows, "memory_runs": memory}
         s = results[size]["summary"]
         print(f"median of {s['repeats']}: {size} articles on {s['hosts']} host(s), first run {s['first_s']:.1f} s "
               f"= {s['e2e_per_s']:.1f}/s, "
               f"re-poll {s['repoll_s']:.1f} s = {s['repoll_share']:.1%} of the first, "
-              f"peak PSS {s['peak_pss_mb']:.0f} MB (RSS sum {s['peak_rss_mb']:.0f} MB)", flush=True)
+              f"peak RSS sum {s['peak_rss_mb']:.0f} MB; memory run: peak PSS {s['peak_pss_mb']:.0f} MB", flush=True)
         if "ratio" in s:
             print(f"  slowest stage alone: {s['slowest']} {s['stages'][s['slowest']]['per_s']:.1f}/s; "
                   f"end to end / slowest = {s['ratio']:.2f} (target >= 0.8)", flush=True)

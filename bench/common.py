@@ -11,6 +11,7 @@ memory and CPU that count are those of the whole process tree, not of the comman
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import statistics
 import subprocess
@@ -142,20 +143,22 @@ def process_tree(root: int) -> list[int]:
     return out
 
 
-def _rss_pss_kb(pid: int) -> tuple[int, int]:
+def _rss_kb(pid: int) -> int:
     try:
-        rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
     except (OSError, IndexError, ValueError):
-        return 0, 0
-    pss = 0
+        return 0
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size; costly: the kernel walks the process's page tables under its mmap lock."""
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
-                pss = int(line.split()[1])
-                break
+                return int(line.split()[1])
     except OSError:
-        pss = rss
-    return rss, pss
+        pass
+    return _rss_kb(pid)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -169,18 +172,24 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass
 class TreeSampler:
-    """Samples the summed RSS and PSS of a process tree every ``interval`` seconds, in a thread.
+    """Samples the summed RSS (and, with ``pss``, PSS) and the CPU of a process tree every ``interval``
+    seconds, in a thread.
 
     RSS summed over processes counts shared pages (the Python runtime, the model files) once per
-    process, an upper bound; PSS shares them out, the fair figure for "memory of the whole run".
+    process, an upper bound; PSS shares them out, the fair figure for "memory of the whole run". PSS is
+    off by default: reading ``smaps_rollup`` costs 10-25 ms of CPU per large process and holds its
+    mmap lock, so sampling it every 0.2 s took about a sixth of a core from the run being timed. Timed
+    runs sample RSS and CPU only (``statm``, ``stat``: microseconds); PSS comes from a run of its own.
     """
 
     root: int
     interval: float = 0.2
+    pss: bool = False
     peak_rss_mb: float = 0.0
-    peak_pss_mb: float = 0.0
+    peak_pss_mb: float | None = None
     peak_processes: int = 0
     cpu_by_pid: dict[int, float] = field(default_factory=dict)  # last seen CPU seconds of every process
+    rescan_every: int = 5  # samples between two walks of /proc for new processes of the tree
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -200,11 +209,16 @@ class TreeSampler:
         return sum(self.cpu_by_pid.values())
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            pids = process_tree(self.root)
-            sizes = [_rss_pss_kb(pid) for pid in pids]
-            self.peak_rss_mb = max(self.peak_rss_mb, sum(s[0] for s in sizes) / 1024)
-            self.peak_pss_mb = max(self.peak_pss_mb, sum(s[1] for s in sizes) / 1024)
+        pids: list[int] = []
+        for n in itertools.count():
+            if self._stop.is_set():
+                return
+            if n % self.rescan_every == 0 or not pids:
+                pids = process_tree(self.root)  # every process of the tree lives a second or more
+            rss = sum(_rss_kb(pid) for pid in pids)
+            self.peak_rss_mb = max(self.peak_rss_mb, rss / 1024)
+            if self.pss:
+                self.peak_pss_mb = max(self.peak_pss_mb or 0.0, sum(_pss_kb(pid) for pid in pids) / 1024)
             self.peak_processes = max(self.peak_processes, len(pids))
             for pid in pids:
                 self.cpu_by_pid[pid] = max(self.cpu_by_pid.get(pid, 0.0), cpu_seconds(pid))
@@ -216,19 +230,22 @@ class RunResult:
     seconds: float
     returncode: int
     peak_rss_mb: float
-    peak_pss_mb: float
+    peak_pss_mb: float | None  # None unless the run sampled PSS
     processes: int
     cpu_seconds: float
     output: str
 
 
 def run_measured(cmd: list[str], *, cwd: Path = REPO, env: dict[str, str] | None = None,
-                 timeout: float = 3600) -> RunResult:
-    """Run ``cmd`` to the end: wall time, exit code, peak memory of its whole process tree, its output."""
+                 timeout: float = 3600, pss: bool = False) -> RunResult:
+    """Run ``cmd`` to the end: wall time, exit code, peak memory of its whole process tree, its output.
+
+    ``pss`` also samples PSS, which slows the run measurably (``TreeSampler``): not for a timed run.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    with TreeSampler(proc.pid) as sampler:
+    with TreeSampler(proc.pid, pss=pss) as sampler:
         output, _ = proc.communicate(timeout=timeout)
     return RunResult(time.perf_counter() - started, proc.returncode, sampler.peak_rss_mb, sampler.peak_pss_mb,
                      sampler.peak_processes, sampler.cpu_seconds, output)
