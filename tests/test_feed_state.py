@@ -5,9 +5,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from transforms.feed_state import (
     BACKOFF_CAP,
     FeedState,
+    FeedStateError,
     FeedStateStore,
     backoff_seconds,
     fetch_url,
@@ -109,6 +112,31 @@ def test_store_round_trip_in_elasticsearch(es_client, es_settings):
     assert store.commit_pending() == 1 and store.get("a") == newer
     mapping = es_client.indices.get_mapping(index=es_settings.state_index)[es_settings.state_index]["mappings"]
     assert mapping["properties"]["next_poll_at"]["type"] == "date"
+
+
+def test_commit_makes_every_pending_state_current_and_drops_the_pending_documents(es_client, es_settings):
+    store = FeedStateStore(es_client, es_settings.state_index)
+    store.ensure_index()
+    states = [on_success(initial_state(f"f{i}", f"http://x/{i}"), NOW, 300, changed=True, etag=f'"{i}"')
+              for i in range(30)]
+    for state in states:
+        store.put(state, pending=True)
+    assert store.commit_pending() == 30
+    es_client.indices.refresh(index=es_settings.state_index)
+    assert store.load_all() == {s.name: s for s in states}
+    assert es_client.count(index=es_settings.state_index)["count"] == 30  # no pending document left
+    assert store.commit_pending() == 0
+
+
+def test_a_refused_state_write_raises_naming_the_feed(es_client, es_settings):
+    store = FeedStateStore(es_client, es_settings.state_index)
+    store.ensure_index()
+    es_client.indices.put_settings(index=es_settings.state_index, settings={"index.blocks.write": True})
+    try:
+        with pytest.raises(FeedStateError, match="xinhua-world"):
+            store.put(initial_state("xinhua-world", "http://x/w"))
+    finally:
+        es_client.indices.put_settings(index=es_settings.state_index, settings={"index.blocks.write": False})
 
 
 def test_a_moved_address_that_keeps_failing_is_given_up():
