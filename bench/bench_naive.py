@@ -120,8 +120,8 @@ def compare(articles: int, feeds: int, repeat: int, es_url: str, seed: int,
             row["speedup"] = row["naive"] / row["wirenews"]
             row["load"] = describe_machine()["load"]
             print(f"  naive {row['naive']:.1f} s ({row['naive_docs']} docs, {row['naive_rss_mb']:.0f} MB RSS), "
-                  f"wirenews {row['wirenews']:.1f} s ({row['wirenews_docs']} docs, {row['wirenews_rss_mb']:.0f} MB RSS): "
-                  f"{row['speedup']:.2f}x, load {row['load']}", flush=True)
+                  f"wirenews {row['wirenews']:.1f} s ({row['wirenews_docs']} docs, "
+                  f"{row['wirenews_rss_mb']:.0f} MB RSS): {row['speedup']:.2f}x, load {row['load']}", flush=True)
             rows.append(row)
     return rows
 
