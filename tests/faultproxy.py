@@ -190,7 +190,7 @@ class FaultProxy:
                     assert fault is not None
                     if "/_bulk" in path:  # every item of a refused bulk is sent again
                         with self.lock:
-                            self.stats.items_rejected += sum(1 for line in body.splitlines() if line.strip()) // 2
+                            self.stats.items_rejected += len(_operations(body))
                     self._answer(conn, fault.status, [("Content-Type", "application/json")], _error(fault.status))
                     continue
                 rejected: list[int] = []
@@ -262,15 +262,25 @@ def _error(status: int) -> bytes:
     return json.dumps({"error": {"root_cause": [err], **err}, "status": status}).encode()
 
 
-def _drop_items(body: bytes, share: float, rng: random.Random) -> tuple[bytes, list[int]]:
-    """The bulk body without a share of its (action, source) pairs (one is always kept), and their places."""
+def _operations(body: bytes) -> list[list[bytes]]:
+    """A bulk body as its operations: an action line, and the source line of all but a delete."""
     lines = [ln for ln in body.split(b"\n") if ln.strip()]
-    pairs = [lines[i:i + 2] for i in range(0, len(lines), 2)]
-    rejected = [i for i in range(len(pairs)) if rng.random() < share]
-    if len(rejected) == len(pairs):
+    operations, i = [], 0
+    while i < len(lines):
+        size = 1 if b'"delete"' in lines[i].split(b":", 1)[0] else 2
+        operations.append(lines[i:i + size])
+        i += size
+    return operations
+
+
+def _drop_items(body: bytes, share: float, rng: random.Random) -> tuple[bytes, list[int]]:
+    """The bulk body without a share of its operations (one is always kept), and their places."""
+    operations = _operations(body)
+    rejected = [i for i in range(len(operations)) if rng.random() < share]
+    if len(rejected) == len(operations):
         rejected = rejected[1:]
     dropped = set(rejected)
-    keep = [line for i, pair in enumerate(pairs) if i not in dropped for line in pair]
+    keep = [line for i, op in enumerate(operations) if i not in dropped for line in op]
     return b"\n".join(keep) + b"\n", rejected
 
 

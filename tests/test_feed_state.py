@@ -6,6 +6,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from elastic_transport import ConnectionError as TransportConnectionError
 
 from transforms.feed_state import (
     BACKOFF_CAP,
@@ -137,6 +138,49 @@ def test_a_refused_state_write_raises_naming_the_feed(es_client, es_settings):
             store.put(initial_state("xinhua-world", "http://x/w"))
     finally:
         es_client.indices.put_settings(index=es_settings.state_index, settings={"index.blocks.write": False})
+
+
+class _FlakyBulk:
+    """A client whose bulk answers come from a script: an exception to raise, or per-item statuses."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def bulk(self, operations):
+        self.calls.append(operations)
+        answer = self.answers.pop(0) if self.answers else 200
+        if isinstance(answer, Exception):
+            raise answer
+        items = [{next(iter(op)): {"_id": op[next(iter(op))]["_id"], "status": answer,
+                                   **({"error": {"reason": f"status {answer}"}} if answer >= 400 else {})}}
+                 for op in operations if next(iter(op)) in ("index", "delete")]
+        return {"errors": answer >= 400, "items": items}
+
+
+def _flaky_store(*answers, max_retries=3):
+    waits = []
+    client = _FlakyBulk(*answers)
+    return FeedStateStore(client, "state", max_retries=max_retries, sleep=waits.append), client, waits
+
+
+def test_a_busy_or_unreachable_cluster_is_waited_out_before_a_state_write_fails():
+    store, client, waits = _flaky_store(TransportConnectionError("reset"), 429, 503)
+    store.put_current([initial_state("a", "http://x/a"), initial_state("b", "http://x/b")])
+    assert len(client.calls) == 4 and len(waits) == 3 and all(w > 0 for w in waits)
+    assert client.calls[-1] == client.calls[0]  # every (idempotent) operation sent again
+
+    store, client, waits = _flaky_store(429, 429, 429, 429, max_retries=3)
+    with pytest.raises(FeedStateError, match="not written after 3 retries"):
+        store.put_current([initial_state("a", "http://x/a")])
+    assert len(client.calls) == 4
+
+
+def test_a_state_write_the_cluster_refuses_fails_at_once_naming_the_feed():
+    store, client, waits = _flaky_store(400)
+    with pytest.raises(FeedStateError, match="refused: reuters-world"):
+        store.put_current([initial_state("reuters-world", "http://x/r")])
+    assert len(client.calls) == 1 and not waits
 
 
 def test_a_moved_address_that_keeps_failing_is_given_up():

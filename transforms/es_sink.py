@@ -42,7 +42,14 @@ DEFAULT_DEADLETTER_FILE = "wirenews-deadletter.ndjson"
 # Bulk requests in flight per writer, as many as the client's own parallel_bulk uses threads.
 DEFAULT_CONCURRENCY = 4
 _FILTER_PATH = "errors,items.*.status,items.*.result,items.*.error"
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure worth waiting out: the connection, a timeout, or a status the cluster sends when busy."""
+    if isinstance(error, (TransportConnectionError, ConnectionTimeout)):
+        return True
+    return isinstance(error, ApiError) and error.meta.status in RETRYABLE_STATUS
 
 
 @dataclass(frozen=True)
@@ -232,7 +239,7 @@ class ElasticsearchSink:
             return [(i, f"connection: {type(e).__name__}") for i in items], []
         except ApiError as e:
             status = e.meta.status
-            if status in _RETRYABLE_STATUS:
+            if status in RETRYABLE_STATUS:
                 return [(i, f"HTTP {status}") for i in items], []
             if status == 413:
                 if len(items) > 1:  # too large for the node: halve rather than give up
@@ -255,7 +262,7 @@ class ElasticsearchSink:
             status = int(res.get("status", 0))
             if 200 <= status < 300:
                 (report.created if res.get("result") == "created" else report.updated).append(item.request)
-            elif status in _RETRYABLE_STATUS:
+            elif status in RETRYABLE_STATUS:
                 err = res.get("error") or {}
                 retry.append((item, f"{status} {err.get('type', '')}".strip()))
             else:
@@ -339,8 +346,7 @@ class StoredLookup:
             except NotFoundError:
                 return {}  # the index does not exist yet: everything is new
             except (TransportConnectionError, ConnectionTimeout, ApiError) as e:
-                status = getattr(getattr(e, "meta", None), "status", None)
-                if isinstance(e, ApiError) and status not in _RETRYABLE_STATUS:
+                if not is_transient(e):
                     raise
                 attempt += 1
                 if attempt > self.max_retries:

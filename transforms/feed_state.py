@@ -12,8 +12,11 @@ that wants "nothing lost" writes the state as pending and commits it after the i
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -193,11 +196,20 @@ class FeedStateError(RuntimeError):
 
 
 class FeedStateStore:
-    """Reads and writes ``FeedState`` documents; owns nothing but the client and the index name."""
+    """Reads and writes ``FeedState`` documents; owns nothing but the client and the index name.
 
-    def __init__(self, client: Any, index: str) -> None:
+    Writes of current states wait out a busy or unreachable cluster like the sink does (``max_retries``
+    with exponential backoff), then raise: an uncommitted state only means those feeds are read again.
+    """
+
+    def __init__(self, client: Any, index: str, *, max_retries: int = 6, backoff_initial: float = 0.5,
+                 backoff_max: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self.index = index
+        self.max_retries = max_retries
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.sleep = sleep
 
     def ensure_index(self) -> None:
         if not self.client.indices.exists(index=self.index):
@@ -239,12 +251,39 @@ class FeedStateStore:
         for state in states:
             operations += [{"index": {"_index": self.index, "_id": state.name}}, state.to_doc() | {"pending": False},
                            {"delete": {"_index": self.index, "_id": state.name + PENDING_SUFFIX}}]
-        resp = self.client.bulk(operations=operations)
-        if resp.get("errors"):
-            failed = [f"{result.get('_id')}: {result['error'].get('reason', result['error'])}"
-                      for item in resp["items"] for result in item.values() if result.get("error")]
-            if failed:
-                raise FeedStateError(f"{len(failed)} feed state write(s) failed: {'; '.join(failed[:3])}")
+        for attempt in itertools.count(1):
+            why = self._bulk(operations)
+            if why is None:
+                return
+            if attempt > self.max_retries:
+                raise FeedStateError(f"feed state of {len(states)} feed(s) not written after {self.max_retries} "
+                                     f"retries: {why}")
+            delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max)
+            log.warning("feed state write: %s; retrying in %.1f s (attempt %d of %d)", why, delay, attempt,
+                        self.max_retries)
+            self.sleep(delay)
+
+    def _bulk(self, operations: list[dict[str, Any]]) -> str | None:
+        """One bulk request: None when every operation succeeded, else why it is worth retrying.
+
+        Every operation is idempotent, so a retry sends them all again. Raises on a permanent failure.
+        """
+        from transforms.es_sink import RETRYABLE_STATUS, is_transient
+
+        try:
+            resp = self.client.bulk(operations=operations)
+        except Exception as e:
+            if is_transient(e):
+                return f"{type(e).__name__}: {e}"
+            raise
+        if not resp.get("errors"):
+            return None
+        failed = [result for item in resp["items"] for result in item.values() if result.get("error")]
+        permanent = [r for r in failed if r.get("status") not in RETRYABLE_STATUS]
+        if permanent:
+            raise FeedStateError(f"{len(permanent)} feed state write(s) refused: " + "; ".join(
+                f"{r.get('_id')}: {r['error'].get('reason', r['error'])}" for r in permanent[:3]))
+        return f"{len(failed)} item(s) answered {failed[0].get('status')}" if failed else None
 
     def commit_pending(self) -> int:
         """Make every pending state the feed's state; call once the run's articles are safely indexed."""
