@@ -4,3 +4,6 @@ __version__ = "0.1.0"
 
 # Runner names that mean "the local FnApiRunner" (no --runner at all included); kept here, free of Beam imports.
 LOCAL_RUNNERS = frozenset({None, "", "DirectRunner", "SwitchingDirectRunner", "FnApiRunner"})
+
+# Libraries that log every request or step at INFO: kept at WARNING in the launcher and in Beam's workers.
+NOISY_LOGGERS = ("elastic_transport", "urllib3", "apache_beam", "trafilatura")

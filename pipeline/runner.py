@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
 from apache_beam.runners.runner import PipelineRunner
 
-from pipeline import LOCAL_RUNNERS, flink
+from pipeline import LOCAL_RUNNERS, NOISY_LOGGERS, flink
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,11 @@ def make_options(beam_args: list[str], *, streaming: bool = False) -> PipelineOp
     message saying what to do, before any Java process starts.
     """
     options = PipelineOptions(beam_args)
+    worker = options.view_as(WorkerOptions)
+    # Worker processes configure their own logging: without this, every Elasticsearch request of every
+    # worker prints a line. Levels given with --sdk_harness_log_level_overrides win.
+    worker.sdk_harness_log_level_overrides = {**{name: "WARNING" for name in NOISY_LOGGERS},
+                                              **(worker.sdk_harness_log_level_overrides or {})}
     if streaming:
         options.view_as(StandardOptions).streaming = True
     direct = options.view_as(DirectOptions)
