@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -10,6 +10,7 @@ from apache_beam.pvalue import PCollection
 
 from pipeline import __version__
 from pipeline.config import Config
+from transforms.poll import Polled, host_of
 
 
 def build_batch(p: beam.Pipeline, cfg: Config, feeds: Sequence[Any] | None = None) -> PCollection:
@@ -18,8 +19,23 @@ def build_batch(p: beam.Pipeline, cfg: Config, feeds: Sequence[Any] | None = Non
     ``feeds``: what to read instead of all of ``cfg.feeds`` (FeedSpecs, and Polled feeds the launcher
     already fetched). Returns the dead-letter records of the sink.
     """
-    feeds = p | "Feeds" >> beam.Create(list(cfg.feeds if feeds is None else feeds)) | "SpreadFeeds" >> beam.Reshuffle()
+    # Create spreads its elements over the workers (it reshuffles when there are two or more).
+    feeds = p | "Feeds" >> beam.Create(by_host(cfg.feeds if feeds is None else feeds))
     return index_feeds(feeds, cfg)
+
+
+def by_host(feeds: Iterable[Any]) -> list[Any]:
+    """Feeds (FeedSpecs or Polled) with each host's next to each other, hosts in order of first appearance.
+
+    The local runner deals a stage's input to its workers in turn, so dealing a host-grouped list gives
+    every worker an even share of every host: an agency's stories cost alike to tag and differ from
+    another's by up to a third, and a worker holding more of the costly ones finished seconds after the
+    other, with one core idle. Other runners lose nothing by the order.
+    """
+    groups: dict[str, list[Any]] = {}
+    for feed in feeds:
+        groups.setdefault(host_of(feed.feed if isinstance(feed, Polled) else feed), []).append(feed)
+    return [feed for group in groups.values() for feed in group]
 
 
 def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCollection:
