@@ -175,6 +175,11 @@ def test_a_busy_or_unreachable_cluster_is_waited_out_before_a_state_write_fails(
         store.put_current([initial_state("a", "http://x/a")])
     assert len(client.calls) == 4
 
+    store, client, waits = _flaky_store(503)  # a poll's own write: one attempt, the feed is read again
+    with pytest.raises(FeedStateError, match="after 0 retries"):
+        store.put(initial_state("a", "http://x/a"))
+    assert len(client.calls) == 1 and not waits
+
 
 def test_a_state_write_the_cluster_refuses_fails_at_once_naming_the_feed():
     store, client, waits = _flaky_store(400)

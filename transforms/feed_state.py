@@ -198,8 +198,9 @@ class FeedStateError(RuntimeError):
 class FeedStateStore:
     """Reads and writes ``FeedState`` documents; owns nothing but the client and the index name.
 
-    Writes of current states wait out a busy or unreachable cluster like the sink does (``max_retries``
-    with exponential backoff), then raise: an uncommitted state only means those feeds are read again.
+    The commit of a run's states waits out a busy or unreachable cluster like the sink does
+    (``max_retries`` with exponential backoff), then raises; a poll's own write tries once. Either way an
+    unwritten state only means those feeds are read again.
     """
 
     def __init__(self, client: Any, index: str, *, max_retries: int = 6, backoff_initial: float = 0.5,
@@ -238,13 +239,14 @@ class FeedStateStore:
         if pending:
             self.client.index(index=self.index, id=state.name + PENDING_SUFFIX,
                               document=state.to_doc() | {"pending": True})
-        else:
-            self.put_current([state])
+        else:  # one attempt: a poll thread does not wait out a cluster that is down; the feed is read again
+            self.put_current([state], retries=0)
 
-    def put_current(self, states: list[FeedState]) -> None:
+    def put_current(self, states: list[FeedState], *, retries: int | None = None) -> None:
         """Make ``states`` the feeds' states in one bulk request (one round trip and one translog sync,
         not two per feed), each dropping its pending document: a state read and written since must never
-        lose to an older pending one (a killed run's)."""
+        lose to an older pending one (a killed run's). ``retries``: default ``max_retries``."""
+        retries = self.max_retries if retries is None else retries
         if not states:
             return
         operations: list[dict[str, Any]] = []
@@ -255,12 +257,11 @@ class FeedStateStore:
             why = self._bulk(operations)
             if why is None:
                 return
-            if attempt > self.max_retries:
-                raise FeedStateError(f"feed state of {len(states)} feed(s) not written after {self.max_retries} "
+            if attempt > retries:
+                raise FeedStateError(f"feed state of {len(states)} feed(s) not written after {retries} "
                                      f"retries: {why}")
             delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max)
-            log.warning("feed state write: %s; retrying in %.1f s (attempt %d of %d)", why, delay, attempt,
-                        self.max_retries)
+            log.warning("feed state write: %s; retrying in %.1f s (attempt %d of %d)", why, delay, attempt, retries)
             self.sleep(delay)
 
     def _bulk(self, operations: list[dict[str, Any]]) -> str | None:
