@@ -30,6 +30,7 @@ from transforms.aliases import ENTITY_TYPES, AliasTable, alias_key
 from transforms.article import Article
 from transforms.language import SAMPLE_CHARS, detect_language
 from transforms.nlp_model import DEFAULT_MODEL, ModelIntegrityError, load_nlp
+from transforms.process_exit import freeze_for_exit
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from spacy.tokens import Doc
@@ -429,6 +430,9 @@ class TagEntities(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._pending = []
+
+    def teardown(self) -> None:
+        freeze_for_exit()  # a worker process ends next: let it exit without collecting the model
 
     def process(self, article: Article, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
         self._pending.append((article, timestamp, window))

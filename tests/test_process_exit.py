@@ -1,0 +1,28 @@
+"""The worker-exit shortcut: only in a Beam worker process, never in a process that lives on."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+
+from transforms.process_exit import HARNESS, freeze_for_exit, is_worker_process
+
+
+def test_a_test_or_launcher_process_is_left_alone():
+    frozen = gc.get_freeze_count()
+    assert not is_worker_process()
+    assert freeze_for_exit() is False
+    assert gc.get_freeze_count() == frozen
+
+
+def test_a_beam_worker_process_freezes_its_objects(monkeypatch):
+    worker_main = types.ModuleType("__main__")
+    worker_main.__spec__ = types.SimpleNamespace(name=HARNESS)
+    monkeypatch.setitem(sys.modules, "__main__", worker_main)
+    try:
+        assert is_worker_process()
+        assert freeze_for_exit() is True
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
