@@ -149,7 +149,7 @@ def _commit_feed_state(cfg: Any) -> None:
 
     client = make_client(cfg.es)
     try:
-        n = FeedStateStore(client, cfg.es.state_index).commit_pending()
+        n = FeedStateStore(client, cfg.es.state_index, max_retries=cfg.es.max_retries).commit_pending()
         log.info("feed state committed for %d feed(s)", n)
     except Exception as e:  # noqa: BLE001
         log.error("feed state not committed: %s; the next run reads those feeds again, nothing is lost",

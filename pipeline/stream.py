@@ -113,7 +113,9 @@ class PollFeeds(beam.DoFn):
             from pipeline.es_client import make_client
             from transforms.feed_state import FeedStateStore
 
-            self._store = FeedStateStore(make_client(self.es), self.es.state_index)  # type: ignore[attr-defined]
+            # One attempt per wake-up: a failed commit is tried again at the next one, the poll loop never waits.
+            self._store = FeedStateStore(make_client(self.es), self.es.state_index,  # type: ignore[attr-defined]
+                                         max_retries=0)
 
     def _commit(self) -> None:
         """The previous poll's bundle has finished (its articles are indexed): its feed state becomes current."""
