@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pipeline import NOISY_LOGGERS
+
 log = logging.getLogger("wirenews")
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
@@ -43,8 +45,6 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler.setFormatter(JsonLogFormatter() if fmt == "json" else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler], force=True)
-    from pipeline import NOISY_LOGGERS
-
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -10,7 +10,7 @@ from apache_beam.pvalue import PCollection
 
 from pipeline import __version__
 from pipeline.config import Config
-from transforms.poll import Polled, host_of
+from transforms.poll import feed_of, host_of
 
 
 def build_batch(p: beam.Pipeline, cfg: Config, feeds: Sequence[Any] | None = None) -> PCollection:
@@ -34,7 +34,7 @@ def by_host(feeds: Iterable[Any]) -> list[Any]:
     """
     groups: dict[str, list[Any]] = {}
     for feed in feeds:
-        groups.setdefault(host_of(feed.feed if isinstance(feed, Polled) else feed), []).append(feed)
+        groups.setdefault(host_of(feed_of(feed)), []).append(feed)
     return [feed for group in groups.values() for feed in group]
 
 

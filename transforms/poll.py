@@ -162,6 +162,11 @@ def host_of(feed: FeedSpec) -> str:
     return urlsplit(feed.url).hostname or ""
 
 
+def feed_of(element: FeedSpec | Polled) -> FeedSpec:
+    """The feed of a pipeline element: a FeedSpec, or one a launcher already fetched."""
+    return element.feed if isinstance(element, Polled) else element
+
+
 class HostQueues:
     """Runs calls on a thread pool, one at a time per host key, in the order they were submitted.
 

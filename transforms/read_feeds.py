@@ -21,7 +21,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from transforms.article import Article, FeedSpec
 from transforms.feed_state import FeedStateStore
 from transforms.http_client import HttpClient
-from transforms.poll import FeedOutcome, HostQueues, Polled, host_of, outcome_counters, poll_and_store
+from transforms.poll import FeedOutcome, HostQueues, Polled, feed_of, host_of, outcome_counters, poll_and_store
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class _ReadFeedFn(beam.DoFn):
 
     def process(self, element: FeedSpec | Polled, timestamp=beam.DoFn.TimestampParam,
                 window=beam.DoFn.WindowParam):
-        feed = element.feed if isinstance(element, Polled) else element
+        feed = feed_of(element)
         future = self.queues.submit(host_of(feed), lambda: self.poll(element))
         self.in_flight.append((feed, future, timestamp, window))
         yield from self._emit(keep=2 * self.options.concurrency - 1)
