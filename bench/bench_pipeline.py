@@ -233,13 +233,19 @@ def wirenews_run(cfg: Path, extra: list[str], tree: Path | None = None, *, pss: 
             "processes": result.processes, "cpu_s": result.cpu_seconds}
 
 
+def _fresh_config(prefix: str, files: list[FeedFile], urls: dict[str, str], workdir: Path, es_url: str,
+                  min_gap: float | None) -> tuple[str, Path]:
+    """A new alias (the caller drops it) and a config for the corpus writing to it."""
+    alias = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return alias, write_config(workdir / f"{alias}.yaml", urls, files, alias, es_url, min_gap=min_gap)
+
+
 def one_repeat(files: list[FeedFile], urls: dict[str, str], workdir: Path, es_url: str, *, stages: bool,
                extra: list[str], tree: Path | None = None, min_gap: float | None = None) -> dict[str, Any]:
     """One first run and re-poll, then each stage alone; every feed fetched from ``urls[name]`` in both."""
     from transforms.article import FeedSpec
 
-    alias = f"bench-pipe-{uuid.uuid4().hex[:8]}"
-    cfg = write_config(workdir / f"{alias}.yaml", urls, files, alias, es_url, min_gap=min_gap)
+    alias, cfg = _fresh_config("bench-pipe", files, urls, workdir, es_url, min_gap)
     articles = sum(len(f.stories) for f in files)
     row: dict[str, Any] = {"articles": articles}
     try:
@@ -262,8 +268,7 @@ def one_repeat(files: list[FeedFile], urls: dict[str, str], workdir: Path, es_ur
 def memory_run(files: list[FeedFile], urls: dict[str, str], workdir: Path, es_url: str, *, extra: list[str],
                tree: Path | None = None, min_gap: float | None = None) -> dict[str, Any]:
     """A first run on a fresh alias with PSS sampled: the memory figure, apart from the timed runs."""
-    alias = f"bench-mem-{uuid.uuid4().hex[:8]}"
-    cfg = write_config(workdir / f"{alias}.yaml", urls, files, alias, es_url, min_gap=min_gap)
+    alias, cfg = _fresh_config("bench-mem", files, urls, workdir, es_url, min_gap)
     try:
         run = wirenews_run(cfg, extra, tree, pss=True)
         run["indexed"] = count_docs(alias, es_url)
