@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from concurrent.futures import Future, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
 from pipeline import LOCAL_RUNNERS
@@ -76,28 +77,37 @@ def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClien
     http = http or HttpClient(min_gap=cfg.fetch.min_gap, timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes,
                               pool_maxsize=cfg.fetch.concurrency)
     out = Prepoll(remaining=[f for f in cfg.feeds if is_file_source(f.url)])
+    # Each host's feeds are polled one after the other, the next only once the last proved unchanged:
+    # a feed queued behind a changed one would already be waiting out the politeness gap when the
+    # change is seen, and the pipeline would start half a second later for a feed it polls itself.
+    waiting: dict[str, deque[FeedSpec]] = {}
+    for feed in cfg.feeds:
+        if not is_file_source(feed.url):
+            waiting.setdefault(host_of(feed), deque()).append(feed)
     queues = HostQueues(cfg.fetch.concurrency)
+    futures: dict[Future, FeedSpec] = {}
+
+    def poll_next(host: str) -> None:
+        if waiting[host]:
+            feed = waiting[host].popleft()
+            futures[queues.submit(host, lambda: poll_and_store(feed, store, http, hand_over=True))] = feed
+
     try:
-        futures: dict[Future, FeedSpec] = {}
-        for feed in cfg.feeds:
-            if not is_file_source(feed.url):
-                futures[queues.submit(host_of(feed),
-                                      lambda f=feed: poll_and_store(f, store, http, hand_over=True))] = feed
-        stopped = False
-        for future in as_completed(futures):
-            feed = futures[future]
-            if future.cancelled():
-                out.remaining.append(feed)
-                continue
-            outcome = future.result()
-            if outcome.handed is None:
+        for host in waiting:
+            poll_next(host)
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                feed = futures.pop(future)
+                outcome = future.result()
+                if outcome.handed is not None:
+                    out.handed.append(outcome.handed)
+                    out.remaining += [f for queued in waiting.values() for f in queued]  # the pipeline polls them
+                    waiting.clear()
+                    continue
                 out.counters += outcome_counters(feed, outcome)
-                continue
-            out.handed.append(outcome.handed)
-            if not stopped:
-                stopped = True
-                for other in futures:
-                    other.cancel()
+                if waiting:
+                    poll_next(host_of(feed))
     finally:
         queues.shutdown()
         if own_store:

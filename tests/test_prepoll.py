@@ -39,9 +39,9 @@ def test_a_first_run_hands_over_at_the_first_changed_feed(feed_server, es_settin
     assert files in out.remaining  # files are left to the pipeline, never read by the launcher
     passed_on = [p.feed.name for p in out.handed] + [f.name for f in out.remaining]
     assert sorted(passed_on) == sorted(f.name for f in feeds) and out.counters == []
-    # One poll per host at a time: of the host's five feeds, the first and at most the one already waiting
-    # out the politeness gap behind it are fetched; the stop cancels the rest, which the pipeline polls.
-    assert len(out.handed) <= 2 and len(feed_server.requests) == len(out.handed)
+    # A host's next feed is polled only once the last proved unchanged: of the host's five feeds the first
+    # is fetched and found changed, and the pipeline polls the other four (no wait for a politeness gap).
+    assert len(out.handed) == 1 and len(feed_server.requests) == 1
 
 
 def test_nothing_changed_means_no_pipeline_and_the_counts_for_the_summary(feed_server, es_settings, es_client):
