@@ -50,5 +50,5 @@ setup(
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require={"dev": DEV_REQUIRES},
-    entry_points={"console_scripts": ["wirenews = pipeline.cli:main"]},
+    entry_points={"console_scripts": ["wirenews = pipeline.cli:entry"]},
 )

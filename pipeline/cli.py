@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pipeline import NOISY_LOGGERS
 
@@ -396,5 +396,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> NoReturn:
+    """The ``wirenews`` program: ``main``, then an exit that skips collecting what the run loaded."""
+    from transforms.process_exit import exit_program
+
+    exit_program(main())
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

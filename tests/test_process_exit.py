@@ -6,6 +6,8 @@ import gc
 import sys
 import types
 
+import pytest
+
 from transforms.process_exit import HARNESS, freeze_for_exit, is_worker_process
 
 
@@ -26,3 +28,14 @@ def test_a_beam_worker_process_freezes_its_objects(monkeypatch):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_the_program_exits_with_mains_code_and_a_frozen_collector(monkeypatch):
+    import pipeline.cli
+
+    frozen = []
+    monkeypatch.setattr(pipeline.cli, "main", lambda: 3)
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    with pytest.raises(SystemExit) as ended:
+        pipeline.cli.entry()
+    assert ended.value.code == 3 and frozen == [True]
