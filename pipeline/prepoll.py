@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from pipeline import LOCAL_RUNNERS
@@ -28,7 +28,6 @@ from transforms.feed_state import FeedStateStore
 from transforms.fetch import is_file_source
 from transforms.http_client import HttpClient
 from transforms.poll import (
-    HostQueues,
     Polled,
     host_of,
     outcome_counters,
@@ -84,13 +83,13 @@ def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClien
     for feed in cfg.feeds:
         if not is_file_source(feed.url):
             waiting.setdefault(host_of(feed), deque()).append(feed)
-    queues = HostQueues(cfg.fetch.concurrency)
+    pool = ThreadPoolExecutor(max_workers=cfg.fetch.concurrency, thread_name_prefix="wirenews-prepoll")
     futures: dict[Future, FeedSpec] = {}
 
     def poll_next(host: str) -> None:
-        if waiting[host]:
+        if waiting.get(host):
             feed = waiting[host].popleft()
-            futures[queues.submit(host, lambda: poll_and_store(feed, store, http, hand_over=True))] = feed
+            futures[pool.submit(poll_and_store, feed, store, http, hand_over=True)] = feed
 
     try:
         for host in waiting:
@@ -106,10 +105,9 @@ def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClien
                     waiting.clear()
                     continue
                 out.counters += outcome_counters(feed, outcome)
-                if waiting:
-                    poll_next(host_of(feed))
+                poll_next(host_of(feed))
     finally:
-        queues.shutdown()
+        pool.shutdown(wait=True)
         if own_store:
             store.client.close()
     log.info("polled first: %d feed(s) finished unchanged or failed, %d changed handed on, %d left to the pipeline",

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from transforms.backoff import backoff_delay
+from transforms.es_sink import RETRYABLE_STATUS, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -269,8 +270,6 @@ class FeedStateStore:
 
         Every operation is idempotent, so a retry sends them all again. Raises on a permanent failure.
         """
-        from transforms.es_sink import RETRYABLE_STATUS, is_transient
-
         try:
             resp = self.client.bulk(operations=operations)
         except Exception as e:
