@@ -36,6 +36,9 @@ class Article:
     agency: str | None = None
     full_text: bool = False
     flags: list[str] = field(default_factory=list)
+    # Agency wire items only: the structured fields of the format (slugline, priority, subjects, service,
+    # rights, editorial note, version, status...); see transforms/sources/formats/base.py.
+    wire: dict[str, Any] = field(default_factory=dict)
     # Filled by the clean stage.
     text: str = ""
     dateline: dict[str, str | None] | None = None  # {"location": ..., "date_text": ...}
@@ -45,6 +48,11 @@ class Article:
     language: str | None = None
     entities: dict[str, Any] = field(default_factory=dict)  # facets per type + "details"
     entities_status: str | None = None
+
+    @property
+    def withdrawn(self) -> bool:
+        """Killed or withheld by its agency: kept in the index, never shown as current."""
+        return self.wire.get("status") in ("canceled", "withheld")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
