@@ -27,7 +27,12 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_xml(body: bytes) -> etree._Element:
-    """The root element of ``body``; WireError("unsafe_dtd" | "charset" | "xml") when it cannot be read."""
+    """The root element of ``body``, element names without their namespaces; WireError("unsafe_dtd" |
+    "charset" | "xml") when it cannot be read.
+
+    Wire formats mix namespaces freely (a NewsML-G2 item carries XHTML or NITF inline, agencies add their own),
+    and no element name means two things within one format, so names are compared without them.
+    """
     try:
         body = screen_dtd(body)
     except UnsafeDtd as e:
@@ -35,47 +40,46 @@ def parse_xml(body: bytes) -> etree._Element:
     try:
         root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as e:
-        message = str(e.msg if hasattr(e, "msg") and e.msg else e)
-        where = f" (line {e.lineno})" if getattr(e, "lineno", None) else ""
+        message = str(e.msg if getattr(e, "msg", None) else e)
         low = message.lower()
         if any(k in low for k in _ENCODING_ERRORS):
-            raise WireError("charset", f"bytes do not match the declared encoding: {message}{where}") from e
+            raise WireError("charset", f"bytes do not match the declared encoding: {message}") from e
         if any(k in low for k in _TRUNCATED):
-            raise WireError("xml", f"truncated or ill-formed XML: {message}{where}") from e
-        raise WireError("xml", f"ill-formed XML: {message}{where}") from e
-    except ValueError as e:  # lxml refuses str input with a declaration, and a few odd inputs
+            raise WireError("xml", f"truncated or ill-formed XML: {message}") from e
+        raise WireError("xml", f"ill-formed XML: {message}") from e
+    except ValueError as e:  # lxml refuses a few odd inputs this way
         raise WireError("xml", f"not XML: {e}") from e
     if root is None:
         raise WireError("xml", "no root element")
+    for el in root.iter():
+        tag = el.tag
+        if isinstance(tag, str) and tag[0] == "{":
+            el.tag = tag.split("}", 1)[1]
+    etree.cleanup_namespaces(root)
     return root
 
 
 def local(el: etree._Element) -> str:
-    """The element's name without its namespace ("" for comments and the like)."""
-    tag = el.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+    """The element's name ("" for comments and the like)."""
+    return el.tag if isinstance(el.tag, str) else ""
 
 
 def children(el: etree._Element | None, *names: str) -> Iterator[etree._Element]:
-    """Child elements with one of these local names (any name when none is given), in document order."""
+    """Child elements with one of these names (any element when none is given), in document order."""
     if el is None:
         return iter(())
-    return (c for c in el if isinstance(c.tag, str) and (not names or local(c) in names))
+    return el.iterchildren(*names) if names else el.iterchildren(etree.Element)
 
 
 def child(el: etree._Element | None, *path: str) -> etree._Element | None:
-    """The first element down ``path`` (local names), or None."""
-    for name in path:
-        el = next(children(el, name), None)
-        if el is None:
-            return None
-    return el
+    """The first element down ``path``, or None."""
+    return el.find("/".join(path)) if el is not None else None
 
 
 def descendants(el: etree._Element | None, *names: str) -> Iterator[etree._Element]:
     if el is None:
         return iter(())
-    return (d for d in el.iter() if isinstance(d.tag, str) and local(d) in names)
+    return el.iter(*names)
 
 
 def text(el: etree._Element | None, *path: str) -> str:
@@ -90,15 +94,7 @@ def attr(el: etree._Element | None, name: str, *path: str) -> str:
 
 
 def inner_html(el: etree._Element) -> str:
-    """The element's content as HTML, namespaces dropped (XHTML, NITF and NewsML markup alike)."""
-    copy = etree.fromstring(etree.tostring(el), _parser())
-    for node in copy.iter():
-        if isinstance(node.tag, str):
-            node.tag = local(node)
-            for key in list(node.attrib):
-                if key.startswith("{"):
-                    del node.attrib[key]
-    etree.cleanup_namespaces(copy)
-    parts = [copy.text or ""]
-    parts += [etree.tostring(c, method="html", encoding="unicode", with_tail=True) for c in copy]
+    """The element's content as HTML (its children serialised; namespaces are already gone)."""
+    parts = [el.text or ""]
+    parts += [etree.tostring(c, method="html", encoding="unicode", with_tail=True) for c in el]
     return "".join(parts).strip()
