@@ -130,11 +130,7 @@ class LocalEs:
         if (health := self.health()) is not None:
             log.info("Elasticsearch already answers at %s (status %s)", self.url, health.get("status"))
             return self.url
-        java_home = find_java_home()
-        self._ensure_distribution()
-        if self.tls:
-            self._ensure_certs(java_home)
-        self._write_node_config()
+        java_home = self.lay_out()
         if self.secured and self.admin:
             self.add_user(self.admin[0], self.admin[1], ["superuser"], java_home=java_home)
             if os.geteuid() == 0:
@@ -152,6 +148,19 @@ class LocalEs:
                     f"and {self.node_dir / 'start.log'}")
             time.sleep(0.5)
         raise LocalEsError(f"Elasticsearch did not become healthy within {wait:.0f}s at {self.url}")
+
+    def lay_out(self) -> str:
+        """Distribution, certificates and the node's config in place (idempotent); the JDK it runs on.
+
+        Users and roles go into the config this lays out, so a caller adding them before the first start
+        calls this first.
+        """
+        java_home = find_java_home()
+        self._ensure_distribution()
+        if self.tls:
+            self._ensure_certs(java_home)
+        self._write_node_config()
+        return java_home
 
     def down(self, wait: float = 60.0) -> bool:
         """Stop the node started by `up`; True when something was stopped."""
@@ -270,7 +279,7 @@ class LocalEs:
         shutil.rmtree(tmp, ignore_errors=True)
 
     def _fetch_zip(self) -> Path:
-        downloads = self.home / "downloads"
+        downloads = download_cache(self.home)
         zip_path = downloads / f"elasticsearch-{self.version}.zip"
         if zip_path.exists():
             return zip_path
@@ -363,6 +372,15 @@ def default_home() -> Path:
     if os.geteuid() == 0:
         return Path("/var/lib/wirenews")
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wirenews"
+
+
+def download_cache(home: Path) -> Path:
+    """Where fetched distributions are kept: ``WIRENEWS_DOWNLOADS``, else under the home.
+
+    The test command gives each run an empty home but shares this cache, so nodes, data and users are
+    always laid out anew while the zip is fetched once per machine.
+    """
+    return Path(os.environ.get("WIRENEWS_DOWNLOADS") or home / "downloads")
 
 
 def java_major(java_home: str | Path) -> int | None:
