@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from elasticsearch import Elasticsearch
 
-from pipeline.local_es import LocalEs
+from pipeline.elasticsearch.local_node import LocalEs
 
 PORT = 9280  # never the shared node's port
 PREFIX = "wn-sec-"  # every alias the security scenarios write starts with this
