@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from transforms.clean import Cleaner  # noqa: E402
+from transforms.cleaning import Cleaner  # noqa: E402
 from transforms.sources.formats import detect_format, read_wire  # noqa: E402
 
 FOLDERS = [REPO / "samples" / "wire", REPO / "samples" / "wire-late"]

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from transforms.clean import Cleaner  # noqa: E402
+from transforms.cleaning import Cleaner  # noqa: E402
 
 CASES = REPO / "tests" / "data" / "wire-holdout" / "holdout.yaml"
 GOALS = {"clean": 0.95, "datelines": 0.90, "reporting": 0.97}

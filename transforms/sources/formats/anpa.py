@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from transforms.sources.dates import iso_z
 from transforms.sources.formats.base import (
     ReadResult,
     WireError,
@@ -28,7 +29,6 @@ from transforms.sources.formats.base import (
     paragraphs_html,
     split_names,
     to_int,
-    to_iso,
 )
 from transforms.sources.formats.registry import Sniff, register
 from transforms.sources.formats.textwire import SOH, Message, decode, is_kill, messages, version_number
@@ -185,4 +185,4 @@ def _stamp_time(stamp: re.Match[str] | None) -> str | None:
         local = datetime(2000 + int(year), int(month), int(day), int(hour), int(minute), tzinfo=timezone.utc)
     except ValueError:
         return None
-    return to_iso(local - timedelta(hours=_ZONES.get((zone or "GMT").upper(), 0)))
+    return iso_z(local - timedelta(hours=_ZONES.get((zone or "GMT").upper(), 0)))

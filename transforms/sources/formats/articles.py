@@ -11,9 +11,10 @@ import html
 from datetime import datetime, timezone
 
 from transforms.article import Article, FeedSpec
-from transforms.parse import article_id
-from transforms.sources.formats.base import WireItem, to_iso
-from transforms.urls import canonical_url, host_of
+from transforms.sources.dates import iso_z
+from transforms.sources.feeds import article_id
+from transforms.sources.formats.base import WireItem
+from transforms.sources.urls import canonical_url, host_of
 
 
 def to_article(item: WireItem, feed: FeedSpec, fetched_url: str, now: datetime) -> Article:
@@ -31,7 +32,7 @@ def to_article(item: WireItem, feed: FeedSpec, fetched_url: str, now: datetime) 
         content_html=item.body_html,
         published_at=published,
         updated_at=item.version_created if item.version_created != published else None,
-        first_seen_at=to_iso(now.astimezone(timezone.utc)),
+        first_seen_at=iso_z(now.astimezone(timezone.utc)),
         date_source="published" if item.first_created else "updated" if item.version_created else "first_seen",
         authors=list(item.byline),
         categories=list(item.keywords),

@@ -20,8 +20,10 @@ import html
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
+
+from transforms.sources.dates import iso_z, parse_iso
 
 WITHDRAWN = ("canceled", "withheld")
 STATUSES = ("usable",) + WITHDRAWN
@@ -186,26 +188,15 @@ def iso_utc(value: str | None) -> str | None:
         if zone != "Z" and ":" not in zone:
             zone = f"{zone[:3]}:{zone[3:]}"
         text = f"{year}-{month}-{day}T{hour or '00'}:{minute or '00'}:{second or '00'}{zone}"
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
-    except ValueError:
+    dt = parse_iso(text.replace(" ", "T", 1))
+    if dt is None:
         return None
-    return to_iso(dt)
-
-
-def to_iso(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_z(dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc))
 
 
 def epoch_seconds(iso: str | None) -> int:
-    if not iso:
-        return 0
-    try:
-        return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return 0
+    dt = parse_iso(iso)
+    return int(dt.timestamp()) if dt is not None else 0
 
 
 def to_int(value: Any) -> int | None:

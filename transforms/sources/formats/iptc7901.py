@@ -20,6 +20,7 @@ import hashlib
 import re
 from datetime import datetime, timezone
 
+from transforms.sources.dates import iso_z
 from transforms.sources.formats.base import (
     ReadResult,
     WireError,
@@ -29,7 +30,6 @@ from transforms.sources.formats.base import (
     paragraphs_html,
     split_names,
     to_int,
-    to_iso,
     unwrap,
 )
 from transforms.sources.formats.registry import Sniff, register
@@ -187,7 +187,7 @@ def _stamp_time(line: str) -> str | None:
     if number is None:
         return None
     try:
-        return to_iso(datetime(2000 + int(year), number, int(day), int(hour), int(minute), tzinfo=timezone.utc))
+        return iso_z(datetime(2000 + int(year), number, int(day), int(hour), int(minute), tzinfo=timezone.utc))
     except ValueError:
         return None
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from transforms.sources.formats.base import ReadResult, WireError, WireItem, clean, paragraphs_html, to_iso, unwrap
+from transforms.sources.dates import iso_z
+from transforms.sources.formats.base import ReadResult, WireError, WireItem, clean, paragraphs_html, unwrap
 from transforms.sources.formats.registry import Sniff, register
 from transforms.sources.formats.textwire import decode
 
@@ -100,7 +101,7 @@ def read(body: bytes, source: str) -> ReadResult:
 def _date(text: str) -> str | None:
     for fmt in ("%B %d, %Y", "%b %d, %Y", "%b. %d, %Y", "%B %d %Y"):
         try:
-            return to_iso(datetime.strptime(text, fmt).replace(tzinfo=timezone.utc))
+            return iso_z(datetime.strptime(text, fmt).replace(tzinfo=timezone.utc))
         except ValueError:
             continue
     return None

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from transforms.parse import UnsafeDtd, screen_dtd
 from transforms.sources.formats.base import WireError, clean
+from transforms.sources.xmlscreen import UnsafeDtd, screen_dtd
 
 _ENCODING_ERRORS = ("not proper utf-8", "encoding error", "unsupported encoding", "invalid byte", "bytes:",
                     "document labelled utf-16 but has utf-8 content", "char 0x0 out of allowed range")
