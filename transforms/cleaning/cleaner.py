@@ -6,8 +6,10 @@ How it works, in order:
 2. Packs are chosen: the pack of the given ``agency``, the pack serving the
    feed's ``domain``, packs whose ``detect`` patterns fire on the head or tail
    of the text or whose dateline matches, and always the generic packs.
-3. ``start`` rules and the dateline at the top, then ``line`` rules anywhere,
-   then ``end`` rules from the bottom up, until nothing fires.
+3. ``rest`` rules (a paragraph that ends the story goes with all after it) and
+   ``line`` rules anywhere, then ``start`` rules and the dateline at the top,
+   ``rest`` and ``line`` rules again (for packs the dateline chose), then ``end``
+   rules from the bottom up, until nothing fires.
 4. Every candidate removal passes a safety check: it may take at most
    ``max_share`` of the text, an ``end`` match must begin at a paragraph or
    sentence boundary, and a ``start`` match must not split a word. A refused
@@ -84,11 +86,11 @@ class Cleaner:
         chosen = self.select_packs(paragraphs, agency, domain)
         run = TextRun(paragraphs, self.max_share, self.share_floor)
         active = chosen + self.generic
+        # Whole-paragraph furniture goes first, wherever it is: typesetting lines or a photo credit ahead of the
+        # story must not hide its dateline. A pack chosen only by its dateline has its turn after.
+        self._paragraph_rules(run, active)
         dateline, dateline_pack = self._top(run, active, chosen, title)
-        for pack in active:
-            for rule in pack.rules:
-                if rule.where == "line":
-                    run.try_lines(rule, rule_share(rule, pack))
+        self._paragraph_rules(run, active)
         self._bottom(run, active)
         detected = agency.lower() if agency else None
         if detected is None and dateline_pack is not None:
@@ -105,6 +107,7 @@ class Cleaner:
             authors=run.authors,
             removed=run.removed,
             refused=list({(r.rule, r.text): r for r in refused}.values()),
+            notes=run.notes,
         )
 
     def _top(
@@ -128,7 +131,8 @@ class Cleaner:
                         m = run.try_start(drule, pack.max_share)
                         if m:
                             groups = m.groupdict()
-                            dateline = {"location": groups.get("location"), "date_text": groups.get("date")}
+                            dateline = {"location": groups.get("location") or None,
+                                        "date_text": groups.get("date") or None}
                             found = pack
                             if pack not in active:
                                 active.insert(len(chosen), pack)
@@ -140,6 +144,15 @@ class Cleaner:
             if not fired:
                 break
         return dateline, found
+
+    @staticmethod
+    def _paragraph_rules(run: TextRun, active: list[Pack]) -> None:
+        """``rest`` rules (a paragraph that ends the story), then ``line`` rules (a paragraph of furniture)."""
+        for where in ("rest", "line"):
+            for pack in active:
+                for rule in pack.rules:
+                    if rule.where == where:
+                        (run.try_rest if where == "rest" else run.try_lines)(rule, rule_share(rule, pack))
 
     def _bottom(self, run: TextRun, active: list[Pack]) -> None:
         """End rules from the bottom up while any fires."""
@@ -161,7 +174,7 @@ class Cleaner:
             for drule in pack.datelines:
                 m = run.try_start(drule, pack.max_share)
                 if m:
-                    dateline = {"location": m.group("location"), "date_text": m.groupdict().get("date")}
+                    dateline = {"location": m.group("location") or None, "date_text": m.groupdict().get("date") or None}
                     break
         else:
             rule = next(r for r in pack.rules if r.name == rule_name)
@@ -171,29 +184,45 @@ class Cleaner:
                     pass
             elif rule.where == "start":
                 run.try_start(rule, share)
+            elif rule.where == "rest":
+                run.try_rest(rule, share)
             else:
                 run.try_lines(rule, share)
-        return CleanResult("\n\n".join(run.paras), dateline, pack.agency, run.authors, run.removed, run.refused)
+        return CleanResult("\n\n".join(run.paras), dateline, pack.agency, run.authors, run.removed, run.refused,
+                           run.notes)
 
 
-def content_hash(title: str, text: str) -> str:
-    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+def content_hash(title: str, text: str, version: str = "") -> str:
+    """What decides whether a stored document needs writing again; ``version`` tells a wire story's versions
+    and status apart even when the words are the same (a kill that repeats the story)."""
+    return hashlib.sha256(f"{title}\n{text}\n{version}".encode() if version else f"{title}\n{text}".encode()
+                          ).hexdigest()
 
 
 def clean_article(article: Article, cleaner: Cleaner) -> Article:
-    """A copy of the article with text, dateline, agency, authors, cleaning audit and content hash filled."""
+    """A copy of the article with text, dateline, agency, authors, notes, cleaning audit and content hash filled.
+
+    A dateline found in the text wins over the one a wire format gave as an element (it is what the agency
+    wrote); editors' notes taken out of the text join the wire item's own editorial note.
+    """
     raw = article.content_html or article.summary_html
     result = cleaner.clean(raw, agency=article.agency, domain=article.source_domain or None, title=article.title)
     for refused in result.refused:
         log.warning("article %s: rule %s refused by the safety check: %r", article.id, refused.rule, refused.text[:120])
+    wire = dict(article.wire)
+    if result.notes:
+        notes = [n for n in [wire.get("editorial_note"), *result.notes] if n]
+        wire["editorial_note"] = "; ".join(dict.fromkeys(notes))
+    version = f"{wire.get('status')}:{wire.get('version_key')}" if article.wire else ""
     return replace(
         article,
         text=result.text,
-        dateline=result.dateline,
+        dateline=result.dateline or article.dateline,
         agency=article.agency or result.agency,
         authors=list(article.authors) if article.authors else list(result.authors),
         cleaning={"rules": list(dict.fromkeys(r.rule for r in result.removed)), "removed_chars": result.removed_chars},
-        content_hash=content_hash(article.title, result.text),
+        content_hash=content_hash(article.title, result.text, version),
+        wire=wire,
     )
 
 

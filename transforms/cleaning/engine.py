@@ -45,6 +45,7 @@ class CleanResult:
     authors: list[str] = field(default_factory=list)
     removed: list[Removal] = field(default_factory=list)
     refused: list[Removal] = field(default_factory=list)  # matched, but refused by the safety check
+    notes: list[str] = field(default_factory=list)  # editorial notes taken out of the text by ``note`` rules
 
     def to_json(self) -> dict[str, Any]:
         """The `wirenews clean` output."""
@@ -53,6 +54,7 @@ class CleanResult:
             "dateline": self.dateline,
             "agency": self.agency,
             "authors": list(self.authors),
+            "notes": list(self.notes),
             "removed": [{"rule": r.rule, "text": r.text} for r in self.removed],
         }
 
@@ -89,6 +91,17 @@ class TextRun:
         self.removed: list[Removal] = []
         self.refused: list[Removal] = []
         self.authors: list[str] = []
+        self.notes: list[str] = []
+
+    def _remove(self, rule: Rule | DatelineRule, text: str) -> None:
+        """Record a removal; a note rule's text is kept as an editorial note, without its parentheses."""
+        self.removed.append(Removal(rule.name, text))
+        if getattr(rule, "note", False):
+            note = " ".join(text.split()).strip()
+            if note.startswith("(") and note.endswith(")"):
+                note = note[1:-1].strip()
+            if note and note not in self.notes:
+                self.notes.append(note)
 
     def _share_ok(self, rule_name: str, share: float | None, text: str) -> bool:
         limit = self.default_share if share is None else share
@@ -123,7 +136,7 @@ class TextRun:
         if not self._share_ok(rule.name, share, cut):
             return False
         self._take_authors(m)
-        self.removed.append(Removal(rule.name, cut.strip()))
+        self._remove(rule, cut.strip())
         if before:
             self.paras[-1] = before
         else:
@@ -145,7 +158,7 @@ class TextRun:
         if not self._share_ok(rule.name, share, cut):
             return None
         self._take_authors(m)
-        self.removed.append(Removal(rule.name, cut.strip()))
+        self._remove(rule, cut.strip())
         rest = para[end:].strip()
         if rest:
             self.paras[0] = rest
@@ -169,7 +182,7 @@ class TextRun:
             cut = "\n\n".join([self.paras[i][m.start() :].strip(), *tail])
             if not self._share_ok(rule.name, share, cut):
                 return False
-            self.removed.append(Removal(rule.name, cut))
+            self._remove(rule, cut)
             self.paras[i:] = [before] if before else []
             return True
         return False
@@ -203,12 +216,25 @@ class TextRun:
             m = rule.regex.fullmatch(para)
             if m and self._share_ok(rule.name, share, para):
                 self._take_authors(m)
-                self.removed.append(Removal(rule.name, para))
+                self._remove(rule, para)
                 fired = True
             else:
                 kept.append(para)
         self.paras = kept
         return fired
+
+
+    def try_rest(self, rule: Rule, share: float | None) -> bool:
+        """A paragraph (not the first) that ends the story: it and every paragraph after it go."""
+        for i in range(1, len(self.paras)):
+            if rule.regex.fullmatch(self.paras[i]):
+                cut = "\n\n".join(self.paras[i:])
+                if not self._share_ok(rule.name, share, cut):
+                    return False
+                self._remove(rule, cut)
+                del self.paras[i:]
+                return True
+        return False
 
 
 def rule_share(rule: Rule, pack: Pack) -> float | None:

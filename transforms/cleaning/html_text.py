@@ -115,28 +115,56 @@ def html_to_paragraphs(raw: str) -> list[str]:
     return [p for p in joined.split(_PARA_MARK) if p.strip()]
 
 
+# A line that cannot end a paragraph: it stops on a comma, a hyphen or a word that needs the next line.
+_CONTINUES = re.compile(r"(?:[,;\-]|\b(?:a|an|the|of|to|in|on|at|for|and|or|but|its|their|his|her|by|with|from|as|"
+                        r"that|which|who|is|was|were|has|have|had|will|would|be|been|der|die|das|und|den|dem|des)\b)$")
+
+
 def _looks_hard_wrapped(lines: list[str]) -> bool:
-    """Wire copy wrapped at a fixed width: every line but the last is long and none ends a sentence alone."""
-    if len(lines) < 2 or (len(lines) == 2 and len(lines[1]) >= len(lines[0])):
+    """Wire copy wrapped at a fixed width: every line but the last reaches near the block's width (55 to 100
+    characters), and not every one of them ends a sentence (a list of sentences, one a line, is not wrapped)."""
+    if len(lines) < 2:
+        return False
+    if len(lines) == 2 and len(lines[1]) >= len(lines[0]) and not (
+            _CONTINUES.search(lines[0]) or lines[1][:1].islower()):
         return False  # two lines, the second as long as the first: two lines, not one wrapped paragraph
     body = lines[:-1]
-    return all(50 <= len(line) <= 80 for line in body) and not all(
+    width = max(len(line) for line in body)
+    return 55 <= width <= 100 and all(len(line) >= max(45, 0.6 * width) for line in body) and not all(
         line.rstrip().endswith((".", '"', "\u201d", "?", "!")) for line in body
     )
 
 
+def _indent_blocks(lines: list[str]) -> list[list[str]]:
+    """A block whose paragraphs start with an indent (wire copy without blank lines) split at each indent.
+
+    ANPA typesetting lines ("^...<") are lines of their own. A block indented throughout stays one block.
+    """
+    indented = [ln[:1] in (" ", "\t") for ln in lines]
+    if all(indented) or not any(indented):
+        return [[ln] for ln in lines] if all(ln.lstrip().startswith("^") for ln in lines) else [lines]
+    blocks: list[list[str]] = []
+    for line, starts in zip(lines, indented, strict=True):
+        if starts or not blocks or line.startswith("^") or blocks[-1][-1].lstrip().startswith("^"):
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    return blocks
+
+
 def text_to_paragraphs(raw: str) -> list[str]:
-    """Plain text: blank lines separate paragraphs; single newlines too, unless the block is hard-wrapped."""
+    """Plain text: blank lines separate paragraphs, and so do indents; single newlines too, unless the lines
+    are hard-wrapped, when they are joined back into their paragraph."""
     raw = _LINE_SEP_RE.sub("\n", raw)
     paragraphs: list[str] = []
     for block in _BLANK_LINES_RE.split(raw):
-        lines = [line.strip() for line in block.split("\n") if line.strip()]
-        if not lines:
-            continue
-        if _looks_hard_wrapped(lines):
-            paragraphs.append(" ".join(lines))
-        else:
-            paragraphs.extend(lines)
+        raw_lines = [line.rstrip() for line in block.split("\n") if line.strip()]
+        for sub in _indent_blocks(raw_lines):
+            lines = [line.strip() for line in sub]
+            if _looks_hard_wrapped(lines):
+                paragraphs.append(" ".join(lines))
+            else:
+                paragraphs.extend(lines)
     return paragraphs
 
 

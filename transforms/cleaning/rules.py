@@ -9,7 +9,12 @@ recognise its copy from the text, `dateline` patterns, and `rules`. A rule says
   ``cuts_tail`` is an end marker (``Enditem``, ``==Kyodo``): found at the end of
   an earlier paragraph, it goes together with the few short lines after it;
 - ``start``: a match anchored at the start of the text (the first paragraph);
-- ``line``: a whole paragraph, anywhere in the text.
+- ``line``: a whole paragraph, anywhere in the text;
+- ``rest``: a whole paragraph after the first that ends the story: it and everything after it go (a dpa
+  notebook, "The following information is not for publication").
+
+A rule marked ``note`` removes an editors' note ("(Adds comments from ...)", "N i e u w bericht, vervangt:
+..."): what it removes is kept as the text's editorial note rather than dropped.
 
 Patterns may use the macros declared under `macros:` in any pack (``{DATE}``,
 ``{DASH}``...), so every agency's dateline reads the same way.
@@ -30,7 +35,7 @@ from transforms.resources import config_path
 
 log = logging.getLogger(__name__)
 
-WHERE = ("end", "start", "line")
+WHERE = ("end", "start", "line", "rest")
 DEFAULT_RULES_DIR = config_path("rules")
 _MACRO_RE = re.compile(r"\{([A-Z][A-Z_]*)\}")
 _FLAG_MAP = {"i": re.IGNORECASE, "ignorecase": re.IGNORECASE}
@@ -49,6 +54,7 @@ class Rule:
     max_share: float | None = None  # None: the pack's, else the cleaner's default
     examples: list[dict[str, Any]] = field(default_factory=list)
     cuts_tail: bool = False  # an end marker: short furniture lines after it go with it
+    note: bool = False  # what it removes is an editorial note, kept as such
 
 
 @dataclass
@@ -121,7 +127,7 @@ _PACK_KEYS = {
     "pack", "agency", "agencies", "domains", "detect", "dateline",
     "rules", "max_share", "macros", "generic", "description",
 }
-_RULE_KEYS = {"name", "where", "pattern", "flags", "max_share", "examples", "description", "cuts_tail"}
+_RULE_KEYS = {"name", "where", "pattern", "flags", "max_share", "examples", "description", "cuts_tail", "note"}
 
 
 def _parse_pack(data: dict[str, Any], macros: dict[str, str], path: Path) -> Pack:
@@ -150,6 +156,7 @@ def _parse_pack(data: dict[str, Any], macros: dict[str, str], path: Path) -> Pac
                 max_share=raw.get("max_share"),
                 examples=list(raw.get("examples") or []),
                 cuts_tail=bool(raw.get("cuts_tail", False)) and where == "end",
+                note=bool(raw.get("note", False)),
             )
         )
     datelines: list[DatelineRule] = []
