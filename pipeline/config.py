@@ -17,6 +17,7 @@ import yaml
 
 from transforms.article import FeedSpec
 from transforms.elastic import DEFAULT_INDEX, EsSettings
+from transforms.sources.formats import FORMATS
 
 
 class ConfigError(ValueError):
@@ -45,7 +46,9 @@ class Config:
 _TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "fetch"}
 _FETCH_KEYS = {"min_gap": (int, float), "timeout": (int, float), "max_bytes": int, "concurrency": int}
 _ES_KEYS = {"hosts", "index", "verify_certs", "request_timeout", "bulk_max_docs", "bulk_max_bytes", "max_retries"}
-_FEED_KEYS = {"name", "url", "agency", "full_text", "poll_interval"}
+_FEED_KEYS = {"name", "url", "agency", "full_text", "poll_interval", "format"}
+# A feed's `format:` forces how its bodies are read: one of the wire formats, or "feed" (RSS, Atom, JSON Feed).
+FEED_FORMATS = ("feed", *FORMATS)
 
 
 def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> Config:
@@ -177,8 +180,12 @@ def _parse_feed(item: Any, where: str, base_dir: Path, path: str) -> FeedSpec:
     poll = item.get("poll_interval", 300)
     if not isinstance(poll, int) or isinstance(poll, bool) or poll < 1:
         raise ConfigError(f"{path}: {where}.poll_interval must be a whole number of seconds >= 1, got {poll!r}")
+    fmt = item.get("format")
+    if fmt is not None and fmt not in FEED_FORMATS:
+        raise ConfigError(f"{path}: {where}.format {fmt!r} is not a format wirenews reads; "
+                          f"known: {', '.join(FEED_FORMATS)}")
     return FeedSpec(name=name.strip(), url=url.strip(), agency=agency.strip().lower() if agency else None,
-                    full_text=full_text, poll_interval=poll)
+                    full_text=full_text, poll_interval=poll, format=fmt)
 
 
 def _read_feed_files(base_dir: Path, pattern: str, path: str) -> list[Any]:

@@ -67,6 +67,7 @@ class FeedSpec:
     agency: str | None = None
     full_text: bool = False
     poll_interval: int = 300
+    format: str | None = None  # a wire format name, or "feed", to read every body so; None: detected
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

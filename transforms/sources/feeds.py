@@ -14,6 +14,7 @@ import hashlib
 import html
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -43,6 +44,7 @@ class ParseResult:
     feed_title: str = ""
     version: str = ""
     skipped_entries: int = 0  # entries that could not be turned into an Article (logged)
+    counts: Counter = field(default_factory=Counter)  # further counters of the read (wire items, packages...)
 
 
 def article_id(guid: str, canonical: str, feed_name: str) -> str:

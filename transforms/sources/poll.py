@@ -27,9 +27,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from transforms.article import Article, FeedSpec
+from transforms.sources.bodies import parse_body
 from transforms.sources.feed_state import FeedState, FeedStateStore, for_feed, on_failure, on_success
-from transforms.sources.feeds import parse_feed
 from transforms.sources.fetch import FetchResult, fetch_feed
+from transforms.sources.formats import newest_versions
 from transforms.sources.http_client import HttpClient
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ def finish_feed(polled: Polled, *, full_text: Any = None, rng: random.Random | N
         if res.status == "unchanged":
             ok.append(res)
             continue
-        parsed = parse_feed(res.body, res.headers, feed, res.url, now)
+        parsed = parse_body(res.body, res.headers, feed, res.url, now)
+        out.counts.update(parsed.counts)
         if parsed.bozo:
             out.counts["feeds_bozo"] += 1
             out.counts[f"bozo_{bozo_kind(parsed.bozo)}"] += 1
@@ -119,6 +121,12 @@ def finish_feed(polled: Polled, *, full_text: Any = None, rng: random.Random | N
                 full_text(art)
         out.articles.extend(fresh)
         ok.append(res)
+    if any(a.wire for a in out.articles):  # a folder may hold a story and its later versions: the newest goes on
+        feed_items = [a for a in out.articles if not a.wire]
+        wire_items, superseded = newest_versions([a for a in out.articles if a.wire])
+        out.articles = feed_items + wire_items
+        if superseded:
+            out.counts["wire_versions_superseded"] += superseded
     for url, kind, message in out.errors:
         out.counts[f"feed_errors_{kind}"] += 1
         log.warning("feed %s: %s: %s (%s)", feed.name, kind, message, url)
