@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--size", type=int, default=5, help="how many hits to show (default 5)")
     search.add_argument("--filter", action="append", metavar="FACET=VALUE",
                         help="e.g. --filter agency=xinhua --filter person='Xi Jinping'")
+    search.add_argument("--include-withdrawn", action="store_true",
+                        help="also show stories their agency killed or withheld (left out by default)")
     search.set_defaults(handler="search:cmd_search")
 
     clean = sub.add_parser("clean", parents=[common], help="cleaning alone: prints JSON")

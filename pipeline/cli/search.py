@@ -14,7 +14,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     client = connect(cfg)
     filters = dict(f.split("=", 1) for f in args.filter or [])
     try:
-        resp = client.search(index=cfg.es.index, body=build_query(args.query, size=args.size, filters=filters))
+        resp = client.search(index=cfg.es.index, body=build_query(args.query, size=args.size, filters=filters,
+                                                                  include_withdrawn=args.include_withdrawn))
     finally:
         client.close()
     body = resp.body if hasattr(resp, "body") else resp

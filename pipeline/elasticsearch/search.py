@@ -10,22 +10,32 @@ FACETS = {
     "person": "entities.person",
     "org": "entities.org",
     "location": "entities.location",
+    "service": "wire.service",
+    "priority": "wire.priority",
+    "subject": "wire.subjects.name",
 }
+# A withdrawn story (killed or withheld by its agency) is never shown as current.
+NOT_WITHDRAWN = {"bool": {"must_not": [{"term": {"withdrawn": True}}]}}
 
 
-def build_query(query: str, *, size: int = 10, filters: dict[str, str] | None = None) -> dict[str, Any]:
-    """A full-text query over title and body with facet aggregations and highlighted snippets."""
+def build_query(query: str, *, size: int = 10, filters: dict[str, str] | None = None,
+                include_withdrawn: bool = False) -> dict[str, Any]:
+    """A full-text query over title and body with facet aggregations and highlighted snippets; withdrawn
+    stories are left out unless asked for."""
     must: list[dict[str, Any]] = (
         [{"simple_query_string": {"query": query, "fields": ["title^3", "summary^2", "body"],
                                   "default_operator": "and"}}]
         if query.strip() and query.strip() != "*" else [{"match_all": {}}])
     flt = [{"term": {FACETS.get(k, k): v}} for k, v in (filters or {}).items()]
+    if not include_withdrawn:
+        flt.append(NOT_WITHDRAWN)
     return {
         "query": {"bool": {"must": must, "filter": flt}},
         "size": size,
         "sort": ["_score", {"@timestamp": "desc"}],
         "_source": ["title", "url", "@timestamp", "source.name", "agency", "dateline", "language",
-                    "entities.person", "entities.org", "entities.location", "cleaning", "body"],
+                    "entities.person", "entities.org", "entities.location", "cleaning", "body", "withdrawn",
+                    "wire.service", "wire.priority", "wire.versions", "wire.status", "wire.slugline"],
         "highlight": {"fields": {"body": {"fragment_size": 160, "number_of_fragments": 2},
                                  "title": {"number_of_fragments": 0}},
                       "pre_tags": ["["], "post_tags": ["]"]},
@@ -42,10 +52,15 @@ def format_results(resp: dict[str, Any], query: str) -> str:
         src = hit.get("_source", {})
         ents = src.get("entities", {})
         dl = src.get("dateline") or {}
-        out.append(f"{i}. {src.get('title', '')}")
+        wire = src.get("wire") or {}
+        mark = " [WITHDRAWN]" if src.get("withdrawn") else ""
+        out.append(f"{i}. {src.get('title', '')}{mark}")
         out.append(f"   {src.get('@timestamp', '')}  {src.get('source', {}).get('name', '')}"
                    f"  agency={src.get('agency') or '-'}  dateline={dl.get('location') or '-'}"
                    f"  language={src.get('language') or '-'}")
+        if wire:
+            out.append(f"   wire: service={wire.get('service') or '-'}  priority={wire.get('priority') or '-'}"
+                       f"  versions={wire.get('versions') or '-'}  slug={wire.get('slugline') or '-'}")
         for label in ("person", "org", "location"):
             if ents.get(label):
                 out.append(f"   {label}: {', '.join(ents[label][:8])}")

@@ -38,7 +38,7 @@ def test_the_objects_reference_each_other_consistently():
     objects = load_objects()
     by_id = {(o["type"], o["id"]) for o in objects}
     types = [o["type"] for o in objects]
-    assert types.count("index-pattern") == 1 and types.count("dashboard") == 1 and types.count("search") == 3
+    assert types.count("index-pattern") == 1 and types.count("dashboard") == 1 and types.count("search") == 4
     data_view = next(o for o in objects if o["type"] == "index-pattern")
     assert data_view["attributes"]["timeFieldName"] == "@timestamp"
     for o in objects:
@@ -55,12 +55,20 @@ def test_the_objects_reference_each_other_consistently():
     assert searches <= {r["id"] for r in dashboard["references"]}
 
 
+def test_no_object_shows_a_withdrawn_story():
+    for o in load_objects():
+        if o["type"] in ("search", "visualization", "dashboard"):
+            source = json.loads(o["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+            assert source["query"]["query"].endswith("not withdrawn:true"), o["id"]
+
+
 @pytest.mark.integration
 def test_every_field_the_objects_use_is_in_the_live_mapping_with_the_right_type(es_settings, es_client):
     bootstrap(es_client, es_settings.index)
     caps = es_client.field_caps(index=es_settings.index, fields="*").body["fields"]
     used = fields_used()
-    assert {"@timestamp", "agency", "title", "entities.person", "entities.org", "entities.location"} <= set(used)
+    assert {"@timestamp", "agency", "title", "entities.person", "entities.org", "entities.location", "wire.service",
+            "wire.priority", "wire.subjects.name", "withdrawn"} <= set(used)
     for name, roles in used.items():
         assert name in caps, f"{name} is used by the Kibana objects but not mapped"
         [(ftype, cap)] = [(t, c) for t, c in caps[name].items() if t != "unmapped"]

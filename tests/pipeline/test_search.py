@@ -24,3 +24,23 @@ def test_results_show_entities_snippets_and_facets():
     text = format_results(resp, "Xi")
     assert "1 article(s)" in text and "person: Xi Jinping, Vladimir Putin" in text
     assert "[Xi] [Jinping]" in text and "dateline=BEIJING" in text and "Xi Jinping (1)" in text
+
+
+def test_withdrawn_stories_are_left_out_unless_asked_for_and_wire_facets_are_there():
+    q = build_query("carbon")
+    assert {"bool": {"must_not": [{"term": {"withdrawn": True}}]}} in q["query"]["bool"]["filter"]
+    assert set(q["aggs"]) >= {"service", "priority", "subject"}
+    assert q["aggs"]["subject"] == {"terms": {"field": "wire.subjects.name", "size": 10}}
+    every = build_query("carbon", include_withdrawn=True)
+    assert all("must_not" not in str(f) for f in every["query"]["bool"]["filter"])
+    q = build_query("carbon", filters={"subject": "soccer"})
+    assert {"term": {"wire.subjects.name": "soccer"}} in q["query"]["bool"]["filter"]
+
+
+def test_a_withdrawn_story_is_marked_and_wire_fields_shown():
+    resp = {"hits": {"total": {"value": 1}, "hits": [{"_source": {
+        "title": "Storm damages school", "body": "Text.", "withdrawn": True,
+        "wire": {"service": "AP National", "priority": 1, "versions": 2, "slugline": "BC-US--Storm"}}}]}}
+    text = format_results(resp, "storm")
+    assert "Storm damages school [WITHDRAWN]" in text
+    assert "service=AP National  priority=1  versions=2  slug=BC-US--Storm" in text

@@ -22,6 +22,14 @@ def article(**kw) -> Article:
     return Article(**base)
 
 
+WIRE = {"format": "newsml-g2", "uri": "urn:x:1", "version": 2, "version_key": 200000000100,
+        "version_keys": [100000000050, 200000000100], "version_created": "2026-04-01T09:00:00+02:00",
+        "status": "usable", "slugline": "CHINA-RUSSIA/", "take": "UPDATE 1", "priority": 3, "category": "i",
+        "service": "World News", "subjects": [{"code": "11002000", "name": "diplomacy", "scheme": "subj"}],
+        "keywords": ["summit"], "rights": {"holder": "Xinhua", "notice": "(c) Xinhua", "usage": "Subscribers only"},
+        "editorial_note": "Adds quotes", "word_count": 412}
+
+
 def mapping_paths(props: dict, prefix: str = "") -> set[str]:
     out: set[str] = set()
     for name, spec in props.items():
@@ -50,7 +58,8 @@ def test_every_field_is_in_the_mapping_and_every_mapped_field_is_produced():
                 "removed_chars": 8}, content_hash="h", flags=["bozo"], entities_status="tagged",
                 enclosures=[{"url": "https://ex.test/p.jpg", "type": "image/jpeg", "length": "2048"}],
                 entities={"person": ["Li Wei"], "details": [{"name": "Li Wei", "type": "PERSON", "mentions": 2,
-                          "first_offset": 0, "in_title": False, "salience": 0.4}]})
+                          "first_offset": 0, "in_title": False, "salience": 0.4}]},
+                wire=WIRE)
     doc = to_document(a, pipeline_version="1.2.3", now=NOW)
     mapped = mapping_paths(load_template()["template"]["mappings"]["properties"])
     produced = doc_paths(doc)
@@ -123,3 +132,19 @@ def test_a_date_that_does_not_parse_is_flagged_not_fatal():
     assert doc["published_at"] is None
     assert doc["@timestamp"] == doc["first_seen_at"] == "2026-04-02T09:30:15Z"
     assert doc["flags"] == ["bozo", "invalid_published_at"]
+
+
+def test_wire_fields_and_the_withdrawn_mark():
+    doc = to_document(article(wire=WIRE), pipeline_version="1", now=NOW)
+    assert doc["withdrawn"] is False
+    wire = doc["wire"]
+    assert wire["versions"] == 2 and wire["version_keys"] == [100000000050, 200000000100]
+    assert wire["version_created"] == "2026-04-01T07:00:00Z"
+    assert wire["subjects"] == [{"code": "11002000", "name": "diplomacy", "scheme": "subj"}]
+    killed = to_document(article(wire={**WIRE, "status": "canceled"}), pipeline_version="1", now=NOW)
+    assert killed["withdrawn"] is True and killed["wire"]["status"] == "canceled"
+
+
+def test_a_feed_entry_has_no_wire_fields():
+    doc = to_document(article(), pipeline_version="1", now=NOW)
+    assert doc["wire"] is None and doc["withdrawn"] is False

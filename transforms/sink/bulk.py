@@ -50,6 +50,9 @@ class IndexRequest:
     id: str
     doc: dict[str, Any]
     feed: str = ""
+    # A wire story's version key: the write only lands when no newer version is stored (external_gte), so a
+    # version arriving late, or raced by another worker, never overwrites a newer one.
+    version: int | None = None
 
 
 @dataclass
@@ -72,6 +75,7 @@ class WriteReport:
     created: list[IndexRequest] = field(default_factory=list)
     updated: list[IndexRequest] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    stale: list[IndexRequest] = field(default_factory=list)  # older versions a newer stored one refused
     retried: int = 0
     bulk_latency_ms: list[int] = field(default_factory=list)
 
@@ -79,6 +83,7 @@ class WriteReport:
         self.created += other.created
         self.updated += other.updated
         self.dead_letters += other.dead_letters
+        self.stale += other.stale
         self.retried += other.retried
         self.bulk_latency_ms += other.bulk_latency_ms
 
@@ -92,7 +97,11 @@ class DeadLetterLost(RuntimeError):
 
 
 def encode(request: IndexRequest) -> Encoded:
-    action = b'{"index":{"_id":' + json.dumps(request.id).encode() + b"}}\n"
+    if request.version is None:
+        action = b'{"index":{"_id":' + json.dumps(request.id).encode() + b"}}\n"
+    else:
+        action = json.dumps({"index": {"_id": request.id, "version": request.version,
+                                       "version_type": "external_gte"}}).encode() + b"\n"
     doc = json.dumps(request.doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Encoded(request, action + doc + b"\n")
 
@@ -256,6 +265,8 @@ class ElasticsearchSink:
             elif status in RETRYABLE_STATUS:
                 err = res.get("error") or {}
                 retry.append((item, f"{status} {err.get('type', '')}".strip()))
+            elif status == 409 and item.request.version is not None:
+                report.stale.append(item.request)  # a newer version of the story is stored: nothing to write
             else:
                 dead.append(deadletter_record(item, self.index, res.get("error") or {}, status))
         return retry, dead
@@ -309,9 +320,9 @@ class ElasticsearchSink:
 
 
 class StoredLookup:
-    """Stored ``content_hash`` and ``first_seen_at`` by ``_id``, with one ``mget`` per batch."""
+    """Stored ``content_hash``, ``first_seen_at`` and a wire story's version keys by ``_id``, one ``mget`` a batch."""
 
-    FIELDS = ("content_hash", "first_seen_at")
+    FIELDS = ("content_hash", "first_seen_at", "wire.version_key", "wire.version_keys")
 
     def __init__(self, client: Elasticsearch, index: str, *, max_retries: int = 6, backoff_initial: float = 0.5,
                  backoff_max: float = 30.0, sleep: Callable[[float], None] = time.sleep,

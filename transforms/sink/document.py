@@ -82,9 +82,52 @@ def to_document(article: Article, *, pipeline_version: str, now: datetime | None
         },
         "flags": flags,
         "enclosures": [_enclosure(e) for e in article.enclosures if isinstance(e, dict) and e.get("url")],
+        "wire": wire_field(article.wire, flags),
+        "withdrawn": article.withdrawn,
         "pipeline": {"version": pipeline_version},
     }
     return doc
+
+
+def wire_field(wire: dict[str, Any] | None, flags: list[str]) -> dict[str, Any] | None:
+    """The agency wire fields of a story (None for a feed entry): exactly the keys the mapping has.
+
+    ``versions`` counts the distinct versions indexed so far (the keys of those seen, kept in ``version_keys``).
+    """
+    if not wire:
+        return None
+    keys = sorted({int(k) for k in wire.get("version_keys") or [] if isinstance(k, int)} | (
+        {int(wire["version_key"])} if isinstance(wire.get("version_key"), int) else set()))
+    rights = wire.get("rights") if isinstance(wire.get("rights"), dict) else {}
+    return {
+        "format": wire.get("format") or None,
+        "uri": wire.get("uri") or None,
+        "version": _int(wire.get("version")),
+        "version_key": _int(wire.get("version_key")),
+        "version_keys": keys,
+        "versions": len(keys) or None,
+        "version_created": _date(wire.get("version_created"), "wire_version_created", flags),
+        "status": wire.get("status") or None,
+        "slugline": wire.get("slugline") or None,
+        "take": wire.get("take") or None,
+        "priority": _int(wire.get("priority")),
+        "category": wire.get("category") or None,
+        "service": wire.get("service") or None,
+        "subjects": [{"code": s.get("code") or None, "name": s.get("name") or None, "scheme": s.get("scheme") or None}
+                     for s in wire.get("subjects") or [] if isinstance(s, dict)],
+        "keywords": _strings(wire.get("keywords")),
+        "rights": {"holder": rights.get("holder") or None, "notice": rights.get("notice") or None,
+                   "usage": rights.get("usage") or None},
+        "editorial_note": wire.get("editorial_note") or None,
+        "word_count": _int(wire.get("word_count")),
+    }
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
 
 
 def html_to_text(fragment: str | None) -> str:

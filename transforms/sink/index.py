@@ -63,8 +63,9 @@ def to_request(element: Any, pipeline_version: str, now: datetime | None = None)
     if isinstance(element, IndexRequest):
         return element
     if isinstance(element, Article):
+        version = element.wire.get("version_key") if element.wire else None
         return IndexRequest(document_id(element), to_document(element, pipeline_version=pipeline_version, now=now),
-                            element.feed_name)
+                            element.feed_name, version=int(version) if version is not None else None)
     if isinstance(element, tuple) and len(element) in (2, 3) and isinstance(element[1], dict):
         feed = element[2] if len(element) == 3 else ""
         return IndexRequest(str(element[0]), element[1], str(feed or ""))
@@ -104,6 +105,7 @@ class _Counters:
         self.updated = Metrics.counter(NAMESPACE, "articles_updated")
         self.retried = Metrics.counter(NAMESPACE, "articles_retried")
         self.dead = Metrics.counter(NAMESPACE, "articles_dead_lettered")
+        self.stale = Metrics.counter(NAMESPACE, "wire_versions_stale")
         self.latency = Metrics.distribution(NAMESPACE, "bulk_latency_ms")
 
     def record(self, report: WriteReport) -> None:
@@ -111,6 +113,7 @@ class _Counters:
         self.updated.inc(len(report.updated))
         self.retried.inc(report.retried)
         self.dead.inc(len(report.dead_letters))
+        self.stale.inc(len(report.stale))
         for ms in report.bulk_latency_ms:
             self.latency.update(ms)
         for requests, name in ((report.created, "new"), (report.updated, "updated")):
@@ -252,6 +255,7 @@ class _SkipUnchangedFn(beam.DoFn):
         self.lookup = StoredLookup(make_client(self.settings), self.settings.index,
                                    max_retries=self.settings.max_retries, **self.lookup_options)
         self.unchanged = Metrics.counter(NAMESPACE, "articles_unchanged")
+        self.stale = Metrics.counter(NAMESPACE, "wire_versions_stale")
 
     def start_bundle(self) -> None:
         self.buffer = []
@@ -276,29 +280,45 @@ class _SkipUnchangedFn(beam.DoFn):
         batch, self.buffer = self.buffer, []
         stored = self.lookup.lookup(sorted({a.id for a, _, _ in batch}))
         for (original, ts, win), art in zip(batch, select_changed([a for a, _, _ in batch], stored), strict=True):
-            if art is None:
+            if art is not None:
+                yield art, ts, win
+            elif stale_version(original, stored.get(original.id)):
+                self.stale.inc()
+                Metrics.counter(feed_namespace(original.feed_name), "wire_versions_stale").inc()
+            else:
                 self.unchanged.inc()
                 Metrics.counter(feed_namespace(original.feed_name), "articles_unchanged").inc()
-            else:
-                yield art, ts, win
+
+
+def stale_version(article: Article, prior: dict[str, Any] | None) -> bool:
+    """True for a wire story's version older than the one stored: it must not be written (nor tagged)."""
+    stored_key = ((prior or {}).get("wire") or {}).get("version_key")
+    key = article.wire.get("version_key") if article.wire else None
+    return isinstance(stored_key, int) and isinstance(key, int) and key < stored_key
 
 
 def select_changed(articles: list[Article], stored: dict[str, dict[str, Any]]) -> list[Article | None]:
-    """Per article: None when unchanged, else the article to write (a changed one keeps its ``first_seen_at``).
+    """Per article: None when unchanged or an older version than the stored one, else the article to write.
 
-    An article seen twice in one batch with the same hash is written once.
+    A changed one keeps its ``first_seen_at``; a wire story's new version adds its version key to those
+    already stored, which is how its document counts versions. An article seen twice in one batch with the
+    same hash is written once.
     """
     out: list[Article | None] = []
     seen: set[tuple[str, str]] = set()
     for art in articles:
         prior = stored.get(art.id)
-        if art.content_hash and ((prior and prior.get("content_hash") == art.content_hash)
-                                 or (art.id, art.content_hash) in seen):
+        if stale_version(art, prior) or (art.content_hash and (
+                (prior and prior.get("content_hash") == art.content_hash) or (art.id, art.content_hash) in seen)):
             out.append(None)
             continue
         seen.add((art.id, art.content_hash))
         if prior and prior.get("first_seen_at") and prior["first_seen_at"] != art.first_seen_at:
             art = replace(art, first_seen_at=prior["first_seen_at"])
+        stored_keys = ((prior or {}).get("wire") or {}).get("version_keys") or []
+        if art.wire and stored_keys:
+            keys = {int(k) for k in stored_keys} | {int(k) for k in art.wire.get("version_keys") or []}
+            art = replace(art, wire={**art.wire, "version_keys": sorted(keys)})
         out.append(art)
     return out
 
