@@ -78,6 +78,23 @@ def summarize(metric_results: dict[str, Iterable[Any]], feed_names: Iterable[str
     return summary
 
 
+def wire_line(summary: RunSummary) -> str:
+    """What the agency wire readers did: stories read by format, and what was counted instead of indexed."""
+    items = {k[len("wire_items_"):]: v for k, v in summary.totals.items() if k.startswith("wire_items_") and v}
+    if not items:
+        return ""
+    parts = [f"{sum(items.values())} stories read (" + ", ".join(f"{v} {k}" for k, v in sorted(items.items())) + ")"]
+    skipped = {k[len("wire_skipped_"):]: v for k, v in summary.totals.items() if k.startswith("wire_skipped_") and v}
+    for name, label in (("wire_packages", "packages counted, not indexed"),
+                        ("wire_versions_superseded", "older versions superseded in the same read"),
+                        ("wire_versions_stale", "older versions than the stored ones left alone")):
+        if summary.total(name):
+            parts.append(f"{summary.total(name)} {label}")
+    if skipped:
+        parts.append("skipped: " + ", ".join(f"{v} {k.replace('_', '-')}" for k, v in sorted(skipped.items())))
+    return "wire: " + "; ".join(parts)
+
+
 def render(summary: RunSummary, elapsed: float | None = None) -> str:
     """A table a person reads at the end of a run."""
     lines = []
@@ -98,6 +115,9 @@ def render(summary: RunSummary, elapsed: float | None = None) -> str:
     errors = {k[len("feed_errors_"):]: v for k, v in summary.totals.items() if k.startswith("feed_errors_") and v}
     if errors:
         lines.append("feed errors: " + ", ".join(f"{v} {k}" for k, v in sorted(errors.items())))
+    wire = wire_line(summary)
+    if wire:
+        lines.append(wire)
     waited = summary.total("politeness_wait_ms") / 1000
     if waited:
         lines.append(f"politeness: {waited:.1f}s waited between requests to the same host (fetch.min_gap, "

@@ -55,6 +55,7 @@ def test_credentials_come_from_the_environment_and_are_never_shown():
         ({"feeds": [{"name": "a", "url": "ftp://x/a.xml"}]}, "only http(s) URLs"),
         ({"feeds": [{"name": "a", "url": "http://x/1"}, {"name": "a", "url": "http://x/2"}]}, "used twice"),
         ({"feeds": [{"name": "a", "url": "http://x/1", "poll_interval": "5m"}]}, "feeds[0].poll_interval"),
+        ({"feeds": [{"name": "a", "url": "http://x/1", "format": "rss"}]}, "feeds[0].format 'rss' is not a format"),
         ({"feeds": [{"name": "a", "url": "http://x/1", "full_text": "yes"}]}, "feeds[0].full_text"),
         ({"feeds": [{"name": "a", "url": "http://x/1", "colour": "red"}]}, "feeds[0].['colour']"),
         ({**BASE, "elasticsearch": {"hosts": ["localhost:9200"]}}, "not an http(s) URL"),
@@ -97,7 +98,14 @@ def test_unreadable_or_invalid_yaml(tmp_path):
         load_config(tmp_path / "bad.yaml")
 
 
+def test_a_feed_may_force_how_its_bodies_are_read():
+    feeds = [{"name": "a", "url": "http://x/1", "format": "nitf"}, {"name": "b", "url": "http://x/2", "format": "feed"},
+             {"name": "c", "url": "http://x/3"}]
+    assert [f.format for f in parse({"feeds": feeds}).feeds] == ["nitf", "feed", None]
+
+
 def test_the_demo_config_is_valid():
     cfg = load_config(REPO / "configs" / "demo.yaml")
     assert cfg.es.local and len(cfg.feeds) >= 6
-    assert all(f.url.startswith("http://127.0.0.1:") for f in cfg.feeds)
+    [drop] = [f for f in cfg.feeds if not f.url.startswith("http://127.0.0.1:")]
+    assert drop.url == str(REPO / "samples" / "wire" / "*.*")  # resolved against the config's folder

@@ -32,3 +32,17 @@ def test_totals_per_feed_and_render():
     assert s.to_json()["articles"]["new"] == 5
     assert "politeness: 2.5s waited" in text
     assert "politeness" not in render(summarize({"counters": []}))
+
+
+def test_the_wire_readers_line():
+    results = {"counters": [
+        counter("wirenews", "wire_items_nitf", 6), counter("wirenews", "wire_items_newsml-g2", 5),
+        counter("wirenews", "wire_packages", 1), counter("wirenews", "wire_skipped_non_text", 2),
+        counter("wirenews", "wire_versions_superseded", 3), counter("wirenews", "wire_versions_stale", 1),
+        counter("wirenews", "feed_errors_wire_xml", 1),
+    ]}
+    text = render(summarize(results))
+    assert ("wire: 11 stories read (5 newsml-g2, 6 nitf); 1 packages counted, not indexed; 3 older versions "
+            "superseded in the same read; 1 older versions than the stored ones left alone; skipped: 2 non-text") in text
+    assert "feed errors: 1 wire_xml" in text
+    assert "wire:" not in render(summarize({"counters": []}))

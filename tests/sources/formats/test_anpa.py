@@ -9,7 +9,7 @@ def test_heading_and_typesetting_lines_become_fields(sample):
     assert item.slugline == "BC-US--Ethanol-Losing Grassland" and item.take == "1st Ld-Writethru"
     assert item.version == 1 and item.word_count == 512
     assert item.byline == ["John Mercer"] and item.agency == "ap"
-    assert item.urgency == 3 and item.category == "a" and item.service == "a0455"
+    assert item.urgency == 3 and item.category == "a" and item.service == "apn"
     assert item.editorial_note == "AP Photo NYAB101; Eds: UPDATES with comment from senator. With AP Photos."
     assert item.summary.startswith("Farmers across the northern Plains")
     assert item.version_created == "2026-03-04T17:11:00Z"

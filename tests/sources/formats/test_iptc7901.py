@@ -10,7 +10,7 @@ def test_heading_keywords_labels_and_headline(sample):
     assert item.headline == "Britain and EU agree to link carbon markets, ending levy dispute"
     assert item.slugline == "/politics/Britain/EU/" and item.keywords == ["politics", "Britain", "EU"]
     assert item.take == "1ST LEAD" and item.version == 1
-    assert item.urgency == 3 and item.category == "i" and item.service == "eca0347" and item.agency == "dpa"
+    assert item.urgency == 3 and item.category == "i" and item.service == "eca" and item.agency == "dpa"
     assert item.version_created == "2026-03-04T14:02:00Z"
     assert item.byline == ["Jane Whitmore"]
 

@@ -10,7 +10,7 @@ byline (``^By NAME=``) and its title (``^Associated Press=``). Paragraphs start 
 indent (copy wrapped at a fixed width, as Kyodo's); ``^END<`` ends the story. ANPA's 7-bit conventions are
 undone: ```` and '' for curly quotes, " _ " for a dash.
 
-A story's versions share its keyword (without the AM-/PM-/BC- cycle) and date; they are ordered by their
+The selector codes name the service the message went out on. A story's versions share its keyword (without the AM-/PM-/BC- cycle) and date; they are ordered by their
 time stamps. A "KILL" version withdraws the story.
 """
 
@@ -122,11 +122,18 @@ def _item(message: Message) -> WireItem | None:
         urgency=_PRIORITY.get(second.group(1).lower()) if second else None,
         category=second.group(2).lower() if second else None,
         agency=agency,
-        service=f"{first.group(1).lower()}{first.group(2)}" if first else None,
+        service=_selector(message.heading),
         editorial_note="; ".join(fields["notes"]) or None,
         word_count=to_int(second.group(7)) if second else fields["words"],
         ordered_by="time",
     )
+
+
+def _selector(heading: str) -> str | None:
+    """The selector code after the unit separator ("apn--" -> "apn"): the service the message was sent on."""
+    first = heading.replace("\r", "").split("\n", 1)[0]
+    code = first.split("\x1f", 1)[1].strip().strip("-").lower() if "\x1f" in first else ""
+    return code or None
 
 
 def _header_fields(header: list[str]) -> dict:

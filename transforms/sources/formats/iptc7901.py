@@ -130,7 +130,7 @@ def _item(message: Message) -> WireItem | None:
         category=heading.group(4).lower() if heading else None,
         keywords=[k for k in (keywords or "").strip("/").split("/") if k],
         agency=agency,
-        service=f"{heading.group(1).lower()}{heading.group(2)}" if heading else None,
+        service=heading.group(1).lower() if heading else None,  # the service code; the digits are a sequence
         editorial_note="; ".join(n for n in notes if n) or None,
         word_count=to_int(heading.group(5)) if heading else None,
         ordered_by="time",
