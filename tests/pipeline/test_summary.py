@@ -43,6 +43,7 @@ def test_the_wire_readers_line():
     ]}
     text = render(summarize(results))
     assert ("wire: 11 stories read (5 newsml-g2, 6 nitf); 1 packages counted, not indexed; 3 older versions "
-            "superseded in the same read; 1 older versions than the stored ones left alone; skipped: 2 non-text") in text
+            "superseded in the same read; 1 older versions than the stored ones left alone; "
+            "skipped: 2 non-text") in text
     assert "feed errors: 1 wire_xml" in text
     assert "wire:" not in render(summarize({"counters": []}))

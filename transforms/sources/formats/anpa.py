@@ -10,8 +10,9 @@ byline (``^By NAME=``) and its title (``^Associated Press=``). Paragraphs start 
 indent (copy wrapped at a fixed width, as Kyodo's); ``^END<`` ends the story. ANPA's 7-bit conventions are
 undone: ```` and '' for curly quotes, " _ " for a dash.
 
-The selector codes name the service the message went out on. A story's versions share its keyword (without the AM-/PM-/BC- cycle) and date; they are ordered by their
-time stamps. A "KILL" version withdraws the story.
+The selector codes name the service the message went out on. A story's versions share its keyword
+(without the AM-/PM-/BC- cycle) and date; they are ordered by their time stamps. A "KILL" version withdraws
+the story.
 """
 
 from __future__ import annotations
@@ -75,7 +76,6 @@ def _typeset(line: str) -> str:
 
 def _item(message: Message) -> WireItem | None:
     heading = [ln for ln in message.heading.replace("\r", "").split("\n") if ln.strip()]
-    first = _FIRST.match(heading[0]) if heading else None
     second = _SECOND.match(heading[1]) if len(heading) > 1 else None
     lines = message.text.replace("\r", "").split("\n")
     header: list[str] = []
