@@ -82,6 +82,9 @@ def test_a_rest_marker_never_takes_most_of_a_story(cleaner: Cleaner):
      "Dock workers returned to the port on Monday morning, officials said.",
      ["Harbour strike ends after three weeks of talks",
       "Dock workers returned to the port on Monday morning, officials said."]),
+    # the end of a wrapped paragraph, then a line of its own
+    ("   The line will carry freight between the two ports, which are\nabout 40 kilometres apart.\n==Kyodo",
+     ["The line will carry freight between the two ports, which are about 40 kilometres apart.", "==Kyodo"]),
     # a contact block keeps its lines
     ("Media contact:\nAna Reyes\nTel: +63 2 555 0100",
      ["Media contact:", "Ana Reyes", "Tel: +63 2 555 0100"]),

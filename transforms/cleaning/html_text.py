@@ -117,7 +117,8 @@ def html_to_paragraphs(raw: str) -> list[str]:
 
 # A line that cannot end a paragraph: it stops on a comma, a hyphen or a word that needs the next line.
 _CONTINUES = re.compile(r"(?:[,;\-]|\b(?:a|an|the|of|to|in|on|at|for|and|or|but|its|their|his|her|by|with|from|as|"
-                        r"that|which|who|is|was|were|has|have|had|will|would|be|been|der|die|das|und|den|dem|des)\b)$")
+                        r"that|which|who|is|are|was|were|has|have|had|will|would|be|been|than|into|about|after|before|over|under|"
+                        r"between|per|der|die|das|und|den|dem|des)\b)$")
 
 
 def _looks_hard_wrapped(lines: list[str]) -> bool:
@@ -164,8 +165,22 @@ def text_to_paragraphs(raw: str) -> list[str]:
             if _looks_hard_wrapped(lines):
                 paragraphs.append(" ".join(lines))
             else:
-                paragraphs.extend(lines)
+                paragraphs.extend(_continued(lines))
     return paragraphs
+
+
+def _continued(lines: list[str]) -> list[str]:
+    """Lines as paragraphs, except that a long line (55 characters or more) stopping where a sentence cannot
+    stop (a comma, "the") goes on in the next: the end of a wrapped paragraph before a line of its own."""
+    out: list[str] = []
+    previous = ""
+    for line in lines:
+        if out and len(previous) >= 55 and _CONTINUES.search(previous) and not line.startswith(("^", "==")):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+        previous = line
+    return out
 
 
 def normalise_text(text: str) -> str:
