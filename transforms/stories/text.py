@@ -1,0 +1,88 @@
+"""What of a cleaned body takes part in the comparison: word tokens, their shingles, and the marks.
+
+Why word shingles over the whole body: portals merge and split paragraphs, so
+paragraph boundaries are ignored and the body is one token stream; word
+shingles (not character ones) keep a changed quote mark, dash or spacing from
+touching more than the words around it. Normalisation makes the edits portals
+make invisible: Unicode NFKC, case folded, accents stripped (some portals drop
+them), punctuation dropped, digit groups joined ("1,000" and "1000" are one
+token, "0.6%" is "0.6"). Numbers are kept as tokens: they are what tells one
+generated earnings story or results table from the next.
+
+Marks are the tokens that tell look-alikes apart when the words around them
+are shared: numbers, and capitalised words that do not start a sentence
+(names). Two copies of one story carry the same marks; two stories from one
+template do not.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections.abc import Iterable
+
+# A number (digit groups and a decimal part joined) or a run of word characters.
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+_SENTENCE_END_RE = re.compile(r"[.!?:;\"\u201d\u2014\u2013]\s*$|^\s*$")
+_POSSESSIVE_RE = re.compile(r"['\u2019]s$")
+
+DEFAULT_SHINGLE_WORDS = 4
+
+
+def fold(text: str) -> str:
+    """NFKC, case folded, combining marks (accents) removed."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised word tokens of a body: paragraphs, punctuation and number formatting ignored."""
+    out = []
+    for m in _TOKEN_RE.finditer(fold(text)):
+        tok = m.group()
+        if tok[0].isdigit():
+            tok = _number(tok)
+        out.append(_POSSESSIVE_RE.sub("", tok))
+    return out
+
+
+def shingles(toks: list[str], k: int = DEFAULT_SHINGLE_WORDS) -> set[bytes]:
+    """The set of k-word shingles; a body shorter than k words is one shingle of itself."""
+    if not toks:
+        return set()
+    if len(toks) <= k:
+        return {" ".join(toks).encode("utf-8")}
+    return {" ".join(toks[i:i + k]).encode("utf-8") for i in range(len(toks) - k + 1)}
+
+
+def marks(text: str) -> set[str]:
+    """Numbers and capitalised words not at a sentence start, normalised like tokens."""
+    out: set[str] = set()
+    norm = unicodedata.normalize("NFKC", text)
+    prev_end = 0
+    for m in _TOKEN_RE.finditer(norm):
+        tok = m.group()
+        before = norm[prev_end:m.start()]
+        sentence_start = prev_end == 0 or "\n" in before or bool(_SENTENCE_END_RE.search(before))
+        prev_end = m.end()
+        if tok[0].isdigit():
+            out.add(_number(tok))
+        elif tok[0].isupper() and not sentence_start:
+            out.add(_POSSESSIVE_RE.sub("", fold(tok)))
+    return out
+
+
+def hash32(values: Iterable[str]) -> list[int]:
+    """Stable 32-bit hashes (CRC-32) of strings: the same in every process, unlike ``hash``."""
+    return sorted({zlib.crc32(v.encode("utf-8")) for v in values})
+
+
+def _number(tok: str) -> str:
+    """'1,000' -> '1000', '4.97' stays, '6,41' (a decimal comma) -> '6.41'."""
+    parts = re.split(r"[.,]", tok)
+    if len(parts) == 1:
+        return tok
+    if all(len(p) == 3 for p in parts[1:]):
+        return "".join(parts)  # thousands separators
+    return "".join(parts[:-1]) + "." + parts[-1]
