@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from tests.stories import testset
 from transforms.stories import Hasher, Incoming, MatchRules, Member, assign, compare
+from transforms.stories.match import DEFAULT_RULES
 
 
 class MemoryStore:
@@ -47,7 +48,7 @@ class MemoryStore:
         return {a.article_id: a.story_id for a in result}
 
 
-def run(split: str, *, batch: int = 8, hasher: Hasher | None = None, rules: MatchRules = MatchRules(),
+def run(split: str, *, batch: int = 8, hasher: Hasher | None = None, rules: MatchRules = DEFAULT_RULES,
         cleaned: list | None = None) -> dict[str, object]:
     hasher = hasher or Hasher()
     data = cleaned if cleaned is not None else testset.cleaned(split)
@@ -67,7 +68,7 @@ def run(split: str, *, batch: int = 8, hasher: Hasher | None = None, rules: Matc
             "tp": tp, "fp": fp, "fn": fn, "story_of": story_of, "incoming": incoming, "data": data}
 
 
-def errors(result: dict[str, object], rules: MatchRules = MatchRules()) -> list[str]:
+def errors(result: dict[str, object], rules: MatchRules = DEFAULT_RULES) -> list[str]:
     """The pairs it got wrong, with the measures, to see why."""
     data = result["data"]
     sigs = {i.article_id: i.signature for i in result["incoming"]}

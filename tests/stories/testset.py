@@ -19,6 +19,9 @@ from pathlib import Path
 
 import yaml
 
+from transforms.article import Article
+from transforms.clean import Cleaner, clean_article
+
 DATA = Path(__file__).parent / "data"
 SEED = 23
 
@@ -161,6 +164,11 @@ def _cut_last(paras: list[str], story: Story, rng: random.Random) -> list[str]:
     return paras[:-1] if len(paras) >= 4 else paras
 
 
+def _truncate(paras: list[str], story: Story, rng: random.Random) -> list[str]:
+    """A portal that shows the first part only (more than the issue's one paragraph: a harder case)."""
+    return paras[:max(2, round(len(paras) * 0.6))]
+
+
 def _dateline(paras: list[str], story: Story, rng: random.Random) -> list[str]:
     return [f"{story.dateline} {paras[0]}"] + paras[1:]
 
@@ -191,19 +199,20 @@ def _update(paras: list[str], story: Story, rng: random.Random) -> list[str]:
     return paras + [UPDATES[story.family]]
 
 
-BODY_EDITS = {"footer": _footer, "cut_last": _cut_last, "dateline": _dateline, "merge": _merge, "split": _split,
+BODY_EDITS = {"footer": _footer, "cut_last": _cut_last, "truncate": _truncate, "dateline": _dateline, "merge": _merge,
+              "split": _split,
               "mojibake": _mojibake, "update": _update}
 TITLE_EDITS = ("new_headline", "update_prefix")
 
 
 def copies(story: Story, rng: random.Random, n: int) -> list[Item]:
-    """``n`` portal copies of one story, each with one to three edits."""
+    """``n`` portal copies of one story, each with one to four edits."""
     out = []
     for i in range(n):
-        edits = rng.sample(sorted(BODY_EDITS) + list(TITLE_EDITS), rng.randint(1, 3))
+        edits = rng.sample(sorted(BODY_EDITS) + list(TITLE_EDITS), rng.randint(1, 4))
         paras = list(story.paragraphs)
         # Edits apply in a portal's order: cut, then add, then reformat, then the charset.
-        for name in ("cut_last", "update", "dateline", "merge", "split", "footer", "mojibake"):
+        for name in ("truncate", "cut_last", "update", "dateline", "merge", "split", "footer", "mojibake"):
             if name in edits:
                 paras = BODY_EDITS[name](paras, story, rng)
         title = story.title
@@ -240,10 +249,6 @@ def items(split: str, seed: int = SEED, per_story: int = 5) -> list[Item]:
 
 def cleaned(split: str, seed: int = SEED) -> list[tuple[Item, str]]:
     """Items with the body the clean stage makes of them."""
-    from transforms.clean import clean_article
-    from transforms.clean import Cleaner
-    from transforms.article import Article
-
     cleaner = Cleaner.from_dir()
     out = []
     for item in items(split, seed):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from transforms.stories.match import MatchRules, compare
+from transforms.stories.match import DEFAULT_RULES, MatchRules, compare
 from transforms.stories.signature import Signature
 
 
@@ -51,7 +51,7 @@ class Assignment:
 
 
 def assign(batch: Sequence[Incoming], known: dict[str, str], candidates: dict[str, list[Member]],
-           order: Callable[[str], object], rules: MatchRules = MatchRules()) -> list[Assignment]:
+           order: Callable[[str], object], rules: MatchRules = DEFAULT_RULES) -> list[Assignment]:
     """Assignments in batch order.
 
     ``known``: article id -> its stored story; ``candidates``: article id -> stored members sharing a

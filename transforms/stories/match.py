@@ -9,7 +9,8 @@ Jaccard value and the two set sizes, counts too, for bodies long enough that
 being contained means something. Neither tells apart two stories written from
 one template (generated earnings stories, results, weather tables), whose
 words are largely the same: the marks guard does, by asking that most of the
-numbers and names of the body with fewer of them be found in the other.
+numbers of the body with fewer of them be found in the other, and most of
+the names likewise.
 """
 
 from __future__ import annotations
@@ -26,17 +27,20 @@ class MatchRules:
     """Thresholds, tuned on the development part of the test set (tests/stories/data)."""
 
     jaccard: float = 0.5
-    containment: float = 0.8
+    containment: float = 0.75
     min_contained: int = 40  # shingles the smaller body needs for containment alone to count
-    marks: float = 0.7  # share of the smaller mark set found in the other
-    min_marks: int = 4  # below this many marks the guard has nothing to say
+    marks: float = 0.7  # share of the smaller set of numbers (of names) found in the other
+    min_marks: int = 4  # below this many numbers (names) the guard has nothing to say of them
+
+
+DEFAULT_RULES = MatchRules()
 
 
 @dataclass(frozen=True)
 class Verdict:
     jaccard: float
     containment: float
-    marks: float | None  # None when either body has too few marks to judge
+    marks: float | None  # the lower of the two agreements; None when neither set is large enough
     copy: bool
 
 
@@ -55,14 +59,22 @@ def containment(j: float, a: Signature, b: Signature) -> float:
     return min(1.0, j * (a.size + b.size) / (1.0 + j) / small)
 
 
-def marks_agreement(a: Signature, b: Signature, min_marks: int) -> float | None:
-    small, large = sorted((set(a.marks), set(b.marks)), key=len)
+def agreement(a: tuple[int, ...], b: tuple[int, ...], min_marks: int) -> float | None:
+    """The share of the smaller set found in the larger; None when the smaller is too small to tell."""
+    small, large = sorted((set(a), set(b)), key=len)
     if len(small) < min_marks:
         return None
     return len(small & large) / len(small)
 
 
-def compare(a: Signature, b: Signature, rules: MatchRules = MatchRules()) -> Verdict:
+def marks_agreement(a: Signature, b: Signature, min_marks: int) -> float | None:
+    """The lower of the numbers' and the names' agreement, of those large enough to judge."""
+    found = [m for m in (agreement(a.numbers, b.numbers, min_marks), agreement(a.names, b.names, min_marks))
+             if m is not None]
+    return min(found) if found else None
+
+
+def compare(a: Signature, b: Signature, rules: MatchRules = DEFAULT_RULES) -> Verdict:
     j = jaccard(a, b)
     c = containment(j, a, b)
     m = marks_agreement(a, b, rules.min_marks)

@@ -39,7 +39,8 @@ class Signature:
 
     values: np.ndarray = field(repr=False)  # uint32, NUM_PERM of them
     size: int  # distinct shingles
-    marks: tuple[int, ...] = ()
+    numbers: tuple[int, ...] = ()
+    names: tuple[int, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -47,14 +48,16 @@ class Signature:
 
     def encode(self) -> dict[str, object]:
         """The stored form: base64 of the values and marks (little-endian uint32)."""
-        return {"sig": _b64(self.values), "size": self.size,
-                "marks": _b64(np.asarray(self.marks, dtype="<u4"))}
+        return {"sig": _b64(self.values), "size": self.size, "numbers": _b64(np.asarray(self.numbers)),
+                "names": _b64(np.asarray(self.names))}
 
     @classmethod
     def decode(cls, stored: dict[str, object]) -> Signature:
-        values = np.frombuffer(base64.b64decode(str(stored["sig"])), dtype="<u4").astype(np.uint32)
-        mark_values = np.frombuffer(base64.b64decode(str(stored.get("marks") or "")), dtype="<u4")
-        return cls(values, int(stored["size"]), tuple(int(v) for v in mark_values))  # type: ignore[arg-type]
+        def ints(name: str) -> np.ndarray:
+            return np.frombuffer(base64.b64decode(str(stored.get(name) or "")), dtype="<u4").astype(np.uint32)
+
+        return cls(ints("sig"), int(stored["size"]),  # type: ignore[call-overload]
+                   tuple(int(v) for v in ints("numbers")), tuple(int(v) for v in ints("names")))
 
 
 class Hasher:
@@ -76,7 +79,8 @@ class Hasher:
         mh = MinHash(num_perm=self.num_perm, seed=self.seed, permutations=self._permutations, scheme="affine32")
         if sh:
             mh.update_batch(sh)
-        return Signature(mh.hashvalues.astype(np.uint32), len(sh), tuple(hash32(marks(text))))
+        numbers, names = marks(text)
+        return Signature(mh.hashvalues.astype(np.uint32), len(sh), tuple(hash32(numbers)), tuple(hash32(names)))
 
     def band_keys(self, sig: Signature) -> list[str]:
         """One keyword per band: its number and a 64-bit hash of its values. None for an empty body."""

@@ -11,8 +11,10 @@ generated earnings story or results table from the next.
 
 Marks are the tokens that tell look-alikes apart when the words around them
 are shared: numbers, and capitalised words that do not start a sentence
-(names). Two copies of one story carry the same marks; two stories from one
-template do not.
+(names), kept apart because each alone can be shared by two different
+stories (one company's earnings in two quarters share the names; two
+results tables may share many numbers). Two copies of one story carry the
+same marks of both kinds; two stories from one template do not.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Iterable
 
 # A number (digit groups and a decimal part joined) or a run of word characters.
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
-_SENTENCE_END_RE = re.compile(r"[.!?:;\"\u201d\u2014\u2013]\s*$|^\s*$")
+_SENTENCE_END_RE = re.compile(r"[.!?:;\"\u201c\u201d\u2014\u2013(]\s*$")
 _POSSESSIVE_RE = re.compile(r"['\u2019]s$")
 
 DEFAULT_SHINGLE_WORDS = 4
@@ -56,21 +58,22 @@ def shingles(toks: list[str], k: int = DEFAULT_SHINGLE_WORDS) -> set[bytes]:
     return {" ".join(toks[i:i + k]).encode("utf-8") for i in range(len(toks) - k + 1)}
 
 
-def marks(text: str) -> set[str]:
-    """Numbers and capitalised words not at a sentence start, normalised like tokens."""
-    out: set[str] = set()
+def marks(text: str) -> tuple[set[str], set[str]]:
+    """The numbers, and the capitalised words not at a sentence start (names), normalised like tokens."""
+    numbers: set[str] = set()
+    names: set[str] = set()
     norm = unicodedata.normalize("NFKC", text)
     prev_end = 0
     for m in _TOKEN_RE.finditer(norm):
         tok = m.group()
         before = norm[prev_end:m.start()]
-        sentence_start = prev_end == 0 or "\n" in before or bool(_SENTENCE_END_RE.search(before))
+        sentence_start = prev_end == 0 or bool(_SENTENCE_END_RE.search(before))  # line breaks: no (portals rewrap)
         prev_end = m.end()
         if tok[0].isdigit():
-            out.add(_number(tok))
+            numbers.add(_number(tok))
         elif tok[0].isupper() and not sentence_start:
-            out.add(_POSSESSIVE_RE.sub("", fold(tok)))
-    return out
+            names.add(_POSSESSIVE_RE.sub("", fold(tok)))
+    return numbers, names
 
 
 def hash32(values: Iterable[str]) -> list[int]:
