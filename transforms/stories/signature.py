@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from datasketch import MinHash
 
-from transforms.stories.text import DEFAULT_SHINGLE_WORDS, hash32, marks, shingles, tokens
+from transforms.stories.text import DEFAULT_SHINGLE_WORDS, analyse, hash32, shingles
 
 NUM_PERM = 128
 SEED = 20240917
@@ -75,12 +75,13 @@ class Hasher:
         self._permutations = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
 
     def signature(self, text: str) -> Signature:
-        sh = shingles(tokens(text), self.shingle_words)
+        body = analyse(text)
+        sh = shingles(body.tokens, self.shingle_words)
         mh = MinHash(num_perm=self.num_perm, seed=self.seed, permutations=self._permutations, scheme="affine32")
         if sh:
             mh.update_batch(sh)
-        numbers, names = marks(text)
-        return Signature(mh.hashvalues.astype(np.uint32), len(sh), tuple(hash32(numbers)), tuple(hash32(names)))
+        return Signature(mh.hashvalues.astype(np.uint32), len(sh), tuple(hash32(body.numbers)),
+                         tuple(hash32(body.names)))
 
     def band_keys(self, sig: Signature) -> list[str]:
         """One keyword per band: its number and a 64-bit hash of its values. None for an empty body."""

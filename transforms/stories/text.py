@@ -23,30 +23,61 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-# A number (digit groups and a decimal part joined) or a run of word characters.
+# A number (digit groups and a decimal part joined) or a run of letters (with inner apostrophes).
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
-_SENTENCE_END_RE = re.compile(r"[.!?:;\"\u201c\u201d\u2014\u2013(]\s*$")
-_POSSESSIVE_RE = re.compile(r"['\u2019]s$")
+_SENTENCE_END = frozenset(".!?:;\"\u201c\u201d\u2014\u2013(")
+_POSSESSIVE = ("'s", "\u2019s")
+_COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 DEFAULT_SHINGLE_WORDS = 4
 
 
 def fold(text: str) -> str:
     """NFKC, case folded, combining marks (accents) removed."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():
+        return text.lower()
+    return _COMBINING_RE.sub("", unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold()))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    tokens: list[str]
+    numbers: set[str]
+    names: set[str]
+
+
+def analyse(text: str) -> Analysis:
+    """One pass over a body: its normalised tokens, its numbers and its names."""
+    norm = unicodedata.normalize("NFKC", text) if not text.isascii() else text
+    toks: list[str] = []
+    numbers: set[str] = set()
+    names: set[str] = set()
+    prev_end = 0
+    for m in _TOKEN_RE.finditer(norm):
+        tok = m.group()
+        if tok[0].isdigit():
+            tok = _number(tok)
+            numbers.add(tok)
+        else:
+            capital = tok[0].isupper()
+            tok = fold(tok)
+            if tok.endswith(_POSSESSIVE):
+                tok = tok[:-2]
+            if capital and prev_end:
+                gap = norm[prev_end:m.start()].rstrip()
+                # Line breaks do not start a sentence: portals rewrap.
+                if not gap or gap[-1] not in _SENTENCE_END:
+                    names.add(tok)
+        prev_end = m.end()
+        toks.append(tok)
+    return Analysis(toks, numbers, names)
 
 
 def tokens(text: str) -> list[str]:
     """Normalised word tokens of a body: paragraphs, punctuation and number formatting ignored."""
-    out = []
-    for m in _TOKEN_RE.finditer(fold(text)):
-        tok = m.group()
-        if tok[0].isdigit():
-            tok = _number(tok)
-        out.append(_POSSESSIVE_RE.sub("", tok))
-    return out
+    return analyse(text).tokens
 
 
 def shingles(toks: list[str], k: int = DEFAULT_SHINGLE_WORDS) -> set[bytes]:
@@ -60,20 +91,8 @@ def shingles(toks: list[str], k: int = DEFAULT_SHINGLE_WORDS) -> set[bytes]:
 
 def marks(text: str) -> tuple[set[str], set[str]]:
     """The numbers, and the capitalised words not at a sentence start (names), normalised like tokens."""
-    numbers: set[str] = set()
-    names: set[str] = set()
-    norm = unicodedata.normalize("NFKC", text)
-    prev_end = 0
-    for m in _TOKEN_RE.finditer(norm):
-        tok = m.group()
-        before = norm[prev_end:m.start()]
-        sentence_start = prev_end == 0 or bool(_SENTENCE_END_RE.search(before))  # line breaks: no (portals rewrap)
-        prev_end = m.end()
-        if tok[0].isdigit():
-            numbers.add(_number(tok))
-        elif tok[0].isupper() and not sentence_start:
-            names.add(_POSSESSIVE_RE.sub("", fold(tok)))
-    return numbers, names
+    a = analyse(text)
+    return a.numbers, a.names
 
 
 def hash32(values: Iterable[str]) -> list[int]:
