@@ -213,8 +213,9 @@ def make_copy(rng: random.Random, original: Story, carrier: Agency, index: int) 
         if rng.random() < 0.5:
             paragraphs = paragraphs[:-1]
     tail, after = carrier.trailer(rng, rng.choice(PEOPLE))
-    paragraphs[-1] += tail
-    html = "".join(f"<p>{p}</p>" for p in paragraphs + [escape(a, quote=False) for a in after])
+    # The carrier's end marker goes on a line of its own: the original may end in its own trailer.
+    ending = [tail.strip()] if tail.strip() else []
+    html = "".join(f"<p>{p}</p>" for p in paragraphs + ending + [escape(a, quote=False) for a in after])
     published = original.published + timedelta(minutes=rng.randint(5, 240))
     guid = f"http://{carrier.domain}/{published:%Y-%m/%d}/copy-{index:06d}.htm"
     title = original.title if rng.random() < 0.5 else f"UPDATE 1-{original.title}"
