@@ -14,9 +14,9 @@ BODY = ("The Senate on Friday approved a short-term spending bill that keeps the
 
 def test_signature_is_the_same_in_every_hasher_and_survives_storage():
     a, b = Hasher().signature(BODY), Hasher().signature(BODY)
-    assert np.array_equal(a.values, b.values) and a.size == b.size and a.numbers == b.numbers
+    assert np.array_equal(a.values, b.values) and a.size == b.size and np.array_equal(a.numbers, b.numbers)
     back = Signature.decode(a.encode())
-    assert np.array_equal(back.values, a.values) and back.names == a.names and back.size == a.size
+    assert np.array_equal(back.values, a.values) and np.array_equal(back.names, a.names) and back.size == a.size
     assert a.values.dtype == np.uint32 and len(a.values) == 128
 
 

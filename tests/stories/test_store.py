@@ -123,22 +123,38 @@ def test_two_workers_founding_the_same_story_at_once_converge(es_client, es_sett
     assert story_doc(store, one)["story"]["copies"] == 3
 
 
-def test_the_race_converges_whichever_worker_writes_first(es_client, es_settings, store):
-    """Written in both orders, by hand: the later writer moves, the earlier keeps its story."""
+def test_a_copy_seen_first_but_written_last_joins_the_story_written_first(es_client, es_settings, store):
+    """a was first seen earlier, but its worker looked up, then b was placed, then a's worker wrote:
+    b's story was written first, so a moves to it, and b (which could not see a) keeps its own."""
     s = story("china-asean-trade")
-    a, b = arrival("a", s.paragraphs), arrival("b", [*s.paragraphs, "Enditem"])
-    # b writes first although a was first seen earlier: b's story must win, because a cannot know of b
-    # when a's worker settles before b's members are visible.
-    first = store.place([b], NOW)
-    # A worker that looked up before b was written: simulate by forcing an empty candidate list once.
+    a = arrival("a", s.paragraphs, "2024-03-01T09:00:00Z")
+    b = arrival("b", [*s.paragraphs, "Enditem"], "2024-03-01T10:00:00Z")
     late = StoryStore(es_client, es_settings.index)
     original = late._candidates
-    calls = {"n": 0}
+    looked, b_written = threading.Event(), threading.Event()
 
-    def blind(arrivals):
-        calls["n"] += 1
-        return {} if calls["n"] == 1 else original(arrivals)
+    def candidates(arrivals):
+        out = original(arrivals)
+        looked.set()
+        assert b_written.wait(30)
+        return out
 
-    late._candidates = blind  # type: ignore[method-assign]
-    second = late.place([a], NOW)
-    assert first["b"].story_id == "b" and second["a"].story_id == "b"
+    late._candidates = candidates  # type: ignore[method-assign]
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(late.place([a], NOW)))
+    worker.start()
+    assert looked.wait(30)
+    first = store.place([b], NOW)
+    b_written.set()
+    worker.join(60)
+    assert first["b"].story_id == "b" and result["a"].story_id == "b"
+    assert story_doc(store, "b")["story"]["copies"] == 2
+
+
+def test_without_other_writers_nothing_is_settled(store, monkeypatch):
+    s = story("who-malaria")
+    calls = []
+    monkeypatch.setattr(store, "_settle", lambda *a: calls.append(a) or {})
+    store.place([arrival("x", s.paragraphs)], NOW)
+    store.place([arrival("y", s.paragraphs[:-1])], NOW)
+    assert calls == []

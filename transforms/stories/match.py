@@ -59,12 +59,12 @@ def containment(j: float, a: Signature, b: Signature) -> float:
     return min(1.0, j * (a.size + b.size) / (1.0 + j) / small)
 
 
-def agreement(a: tuple[int, ...], b: tuple[int, ...], min_marks: int) -> float | None:
-    """The share of the smaller set found in the larger; None when the smaller is too small to tell."""
-    small, large = sorted((set(a), set(b)), key=len)
+def agreement(a: np.ndarray, b: np.ndarray, min_marks: int) -> float | None:
+    """The share of the smaller set (sorted unique hashes) found in the larger; None when it is too small."""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
     if len(small) < min_marks:
         return None
-    return len(small & large) / len(small)
+    return len(np.intersect1d(small, large, assume_unique=True)) / len(small)
 
 
 def marks_agreement(a: Signature, b: Signature, min_marks: int) -> float | None:

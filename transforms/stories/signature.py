@@ -39,8 +39,8 @@ class Signature:
 
     values: np.ndarray = field(repr=False)  # uint32, NUM_PERM of them
     size: int  # distinct shingles
-    numbers: tuple[int, ...] = ()
-    names: tuple[int, ...] = ()
+    numbers: np.ndarray = field(default_factory=lambda: _EMPTY, repr=False)  # sorted unique uint32 hashes
+    names: np.ndarray = field(default_factory=lambda: _EMPTY, repr=False)
 
     @property
     def empty(self) -> bool:
@@ -48,16 +48,15 @@ class Signature:
 
     def encode(self) -> dict[str, object]:
         """The stored form: base64 of the values and marks (little-endian uint32)."""
-        return {"sig": _b64(self.values), "size": self.size, "numbers": _b64(np.asarray(self.numbers)),
-                "names": _b64(np.asarray(self.names))}
+        return {"sig": _b64(self.values), "size": self.size, "numbers": _b64(self.numbers),
+                "names": _b64(self.names)}
 
     @classmethod
     def decode(cls, stored: dict[str, object]) -> Signature:
         def ints(name: str) -> np.ndarray:
             return np.frombuffer(base64.b64decode(str(stored.get(name) or "")), dtype="<u4").astype(np.uint32)
 
-        return cls(ints("sig"), int(stored["size"]),  # type: ignore[call-overload]
-                   tuple(int(v) for v in ints("numbers")), tuple(int(v) for v in ints("names")))
+        return cls(ints("sig"), int(stored["size"]), ints("numbers"), ints("names"))  # type: ignore[call-overload]
 
 
 class Hasher:
@@ -80,8 +79,8 @@ class Hasher:
         mh = MinHash(num_perm=self.num_perm, seed=self.seed, permutations=self._permutations, scheme="affine32")
         if sh:
             mh.update_batch(sh)
-        return Signature(mh.hashvalues.astype(np.uint32), len(sh), tuple(hash32(body.numbers)),
-                         tuple(hash32(body.names)))
+        return Signature(mh.hashvalues.astype(np.uint32), len(sh), np.asarray(hash32(body.numbers), dtype=np.uint32),
+                         np.asarray(hash32(body.names), dtype=np.uint32))
 
     def band_keys(self, sig: Signature) -> list[str]:
         """One keyword per band: its number and a 64-bit hash of its values. None for an empty body."""
@@ -93,6 +92,9 @@ class Hasher:
             chunk = values[b * self.rows:(b + 1) * self.rows].tobytes()
             keys.append(f"{b:02d}{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
         return keys
+
+
+_EMPTY = np.zeros(0, dtype=np.uint32)
 
 
 def _b64(values: np.ndarray) -> str:

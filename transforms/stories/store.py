@@ -41,7 +41,9 @@ from transforms.stories.signature import SIGNATURE_VERSION, Signature
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-CANDIDATES = 20  # members fetched per article, those sharing the most band keys first
+# Members fetched per article, those sharing the most band keys first: a copy shares many (J = 0.5
+# gives 5 of 42 on average), a look-alike from a template few, so the copy ranks in the first few.
+CANDIDATES = 8
 MAX_HOPS = 8  # merged stories followed at most this far
 
 _BINARY = {"type": "binary"}
@@ -148,7 +150,7 @@ class StoryStore:
         if not batch:
             return {}
         by_id = {a.article_id: a for a in batch}
-        known = self._known(list(by_id))
+        known, seen_upto = self._known(list(by_id))
         candidates = self._candidates([a for a in batch if a.article_id not in known])
         founders = self._founders({m.story_id for ms in candidates.values() for m in ms}
                                   | {story for story, _ in known.values()})
@@ -157,20 +159,23 @@ class StoryStore:
                         candidates, self._order(founders), self.rules)
         story_of = {a.article_id: a.story_id for a in result}
         # A new article is a primary member; a known one whose body changed (a later version) adds one.
-        self._write_members([(by_id[a.article_id], a.story_id, a.founded, not a.known) for a in result
-                             if not a.known or by_id[a.article_id].content_hash not in known[a.article_id][1]],
-                            refresh=True)
-        founded = {a.story_id for a in result if a.founded}
-        if founded:
-            moved = self._settle(founded, story_of, by_id, founders)
+        written_from = self._write_members(
+            [(by_id[a.article_id], a.story_id, a.founded, not a.known) for a in result
+             if not a.known or by_id[a.article_id].content_hash not in known[a.article_id][1]], refresh=True)
+        if written_from is not None and written_from > seen_upto + 1:
+            # Other workers wrote members between this batch's lookup and its write: settle any story
+            # founded here against theirs, and follow stories joined here that may have been merged since.
+            founded = {a.story_id for a in result if a.founded}
+            moved = self._settle(founded, story_of, by_id, founders, seen_upto, written_from) if founded else {}
             if moved:
                 log.info("Stories founded at the same moment elsewhere, kept the earlier: %s", moved)
                 self._write_members([(by_id[i], moved[s], False, True) for i, s in story_of.items() if s in moved],
                                     refresh=True)
                 story_of = {i: moved.get(s, s) for i, s in story_of.items()}
-        # Stories joined here may have been merged into another since they were looked up.
-        founders.update(self._founders(set(story_of.values())))
-        story_of = {i: self._resolve(s, founders) for i, s in story_of.items()}
+            founders.update(self._founders(set(story_of.values())))
+            story_of = {i: self._resolve(s, founders) for i, s in story_of.items()}
+        else:
+            founders.update(self._founders({s for s in story_of.values() if s not in founders}))
         self._write_stories(set(story_of.values()), founders, now)
         out = {}
         for i, s in story_of.items():
@@ -179,19 +184,31 @@ class StoryStore:
         return out
 
     def _settle(self, founded: set[str], story_of: dict[str, str], by_id: dict[str, Arrival],
-                founders: dict[str, _Founder]) -> dict[str, str]:
-        """Founded story -> the story it moves to, for those a story founded elsewhere at the same moment matches.
+                founders: dict[str, _Founder], seen_upto: int, written_from: int) -> dict[str, str]:
+        """Founded story -> the story it moves to, when a story founded elsewhere at the same moment matches.
 
-        Runs after this batch's members are written and refreshed: of two founders racing, the one written
-        later sees the other here and both keep the earlier (see ``settle``).
+        Only members written after this batch's lookup saw the index (``_seq_no`` > ``seen_upto``) and
+        before its own write (< ``written_from``) can be such stories; they are visible now, after the
+        write's refresh. Of two founders racing, the one written later sees the other here, and both
+        keep the earlier (``settle``); the one written earlier finds nothing in its range.
         """
-        again = self._candidates([by_id[i] for i, s in story_of.items() if s in founded])
+        arrivals = [by_id[i] for i, s in story_of.items() if s in founded]
+        keys = sorted({k for a in arrivals for k in a.keys})
+        if not keys:
+            return {}
+        resp = self._retry(lambda: self.client.search(
+            index=self.keys_index, size=500, source=["article", "story", "keys", "sig", "size", "numbers", "names"],
+            query={"bool": {"filter": [{"range": {"_seq_no": {"gt": seen_upto, "lt": written_from}}},
+                                       {"term": {"founder": True}}, {"term": {"version": SIGNATURE_VERSION}},
+                                       {"terms": {"keys": keys}}]}}))
         matched: dict[str, set[str]] = {s: set() for s in founded}
-        for art_id, found in again.items():
-            own = story_of[art_id]
-            if own in founded:
-                matched[own] |= {m.story_id for m in found if m.story_id not in founded
-                                 and compare(by_id[art_id].signature, m.signature, self.rules).copy}
+        for hit in resp["hits"]["hits"]:
+            src = hit["_source"]
+            theirs = Signature.decode(src)
+            their_keys = set(src.get("keys") or ())
+            for a in arrivals:
+                if their_keys.intersection(a.keys) and compare(a.signature, theirs, self.rules).copy:
+                    matched[story_of[a.article_id]].add(src["story"])
         if not any(matched.values()):
             return {}
         founders.update(self._founders(founded | {s for ss in matched.values() for s in ss}))
@@ -201,11 +218,13 @@ class StoryStore:
 
     # --- reads ---------------------------------------------------------------------------------------------
 
-    def _known(self, article_ids: list[str]) -> dict[str, tuple[str, set[str]]]:
-        """Article id -> (its story, the content hashes stored for it), for articles that are members already."""
+    def _known(self, article_ids: list[str]) -> tuple[dict[str, tuple[str, set[str]]], int]:
+        """Article id -> (its story, the content hashes stored for it), for articles that are members already;
+        and the highest ``_seq_no`` this search saw (every write up to it is visible from now on)."""
+        # The aggregation runs over every member; post_filter keeps only the batch's in the hits.
         resp = self._retry(lambda: self.client.search(
-            index=self.keys_index, size=10 * len(article_ids), query={"terms": {"article": article_ids}},
-            source=["article", "story", "content_hash", "primary"]))
+            index=self.keys_index, size=10 * len(article_ids), post_filter={"terms": {"article": article_ids}},
+            source=["article", "story", "content_hash", "primary"], aggs={"upto": {"max": {"field": "_seq_no"}}}))
         out: dict[str, tuple[str, set[str]]] = {}
         for hit in resp["hits"]["hits"]:
             src = hit["_source"]
@@ -213,7 +232,8 @@ class StoryStore:
             if src.get("primary"):
                 story = src["story"]
             out[src["article"]] = (story, hashes | {src.get("content_hash") or ""})
-        return out
+        upto = resp["aggregations"]["upto"]["value"]
+        return out, int(upto) if upto is not None else -1
 
     def _candidates(self, arrivals: Sequence[Arrival]) -> dict[str, list[Member]]:
         """Per article, the stored members sharing the most band keys with it."""
@@ -274,8 +294,10 @@ class StoryStore:
 
     # --- writes --------------------------------------------------------------------------------------------
 
-    def _write_members(self, members: list[tuple[Arrival, str, bool, bool]], *, refresh: bool) -> None:
-        """(arrival, story, founded, primary): a primary member is ``_id`` = article id, a version ``id#hash``."""
+    def _write_members(self, members: list[tuple[Arrival, str, bool, bool]], *, refresh: bool) -> int | None:
+        """(arrival, story, founded, primary): a primary member is ``_id`` = article id, a version ``id#hash``.
+
+        Returns the lowest ``_seq_no`` written (None when nothing was)."""
         ops: list[dict[str, Any]] = []
         for a, story, founded, primary in members:
             doc_id = a.article_id if primary else f"{a.article_id}#{a.content_hash[:16]}"
@@ -284,8 +306,10 @@ class StoryStore:
                         "keys": list(a.keys), "version": SIGNATURE_VERSION, **a.signature.encode(),
                         "content_hash": a.content_hash, "first_seen_at": a.first_seen_at, "source": a.source,
                         "title": a.title[:1000]})
-        if ops:
-            self._bulk(ops, refresh=refresh)
+        if not ops:
+            return None
+        resp = self._bulk(ops, refresh=refresh)
+        return min(int(action["_seq_no"]) for item in resp["items"] for action in item.values())
 
     def _write_stories(self, stories: set[str], founders: dict[str, _Founder], now: str) -> None:
         """Each story's document, its copies counted from the primary members."""
@@ -308,14 +332,14 @@ class StoryStore:
                         "sources": sources, "last_seen_at": now})
         self._bulk(ops, refresh=False, conflicts_ok=True)
 
-    def _bulk(self, ops: list[dict[str, Any]], *, refresh: bool, conflicts_ok: bool = False) -> None:
+    def _bulk(self, ops: list[dict[str, Any]], *, refresh: bool, conflicts_ok: bool = False) -> Any:
         resp = self._retry(lambda: self.client.bulk(operations=ops, refresh=refresh))
-        if not resp.get("errors"):
-            return
-        failed = [item for item in resp["items"] for action in item.values()
-                  if action.get("error") and not (conflicts_ok and action.get("status") == 409)]
-        if failed:
-            raise RuntimeError(f"{len(failed)} story writes failed, first: {failed[0]}")
+        if resp.get("errors"):
+            failed = [item for item in resp["items"] for action in item.values()
+                      if action.get("error") and not (conflicts_ok and action.get("status") == 409)]
+            if failed:
+                raise RuntimeError(f"{len(failed)} story writes failed, first: {failed[0]}")
+        return resp
 
     def _retry(self, call: Callable[[], T]) -> T:
         """The call, again after a backoff while the cluster is busy or away; then the error is raised."""
