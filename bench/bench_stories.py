@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import AGENCIES, make_story  # noqa: E402
 from transforms.article import Article  # noqa: E402
-from transforms.clean import Cleaner, clean_article  # noqa: E402
+from transforms.cleaning import Cleaner, clean_article  # noqa: E402
 from transforms.stories import Hasher  # noqa: E402
 from transforms.stories.text import shingles, tokens  # noqa: E402
 

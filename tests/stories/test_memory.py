@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 
 from bench.corpus import AGENCIES, make_story
-from transforms.document import html_to_text
+from transforms.sink.document import html_to_text
 from transforms.stories import Hasher
 from transforms.stories.store import Arrival, StoryStore
 

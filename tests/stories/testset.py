@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from transforms.article import Article
-from transforms.clean import Cleaner, clean_article
+from transforms.cleaning import Cleaner, clean_article
 
 DATA = Path(__file__).parent / "data"
 SEED = 23

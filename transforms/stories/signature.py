@@ -22,7 +22,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from datasketch import MinHash
 
 from transforms.stories.text import DEFAULT_SHINGLE_WORDS, analyse, hash32, shingles
 
@@ -71,12 +70,18 @@ class Hasher:
         self.shingle_words = shingle_words
         self.bands = bands
         self.rows = rows
+        # Imported here: datasketch's package imports scipy.integrate (about a second), which the command
+        # line's other commands (search, es, kibana) and the store's readers do not need.
+        from datasketch import MinHash
+
+        self._minhash = MinHash
         self._permutations = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
 
     def signature(self, text: str) -> Signature:
         body = analyse(text)
         sh = shingles(body.tokens, self.shingle_words)
-        mh = MinHash(num_perm=self.num_perm, seed=self.seed, permutations=self._permutations, scheme="affine32")
+        mh = self._minhash(num_perm=self.num_perm, seed=self.seed, permutations=self._permutations,
+                           scheme="affine32")
         if sh:
             mh.update_batch(sh)
         return Signature(mh.hashvalues.astype(np.uint32), len(sh), np.asarray(hash32(body.numbers), dtype=np.uint32),

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from elasticsearch import BadRequestError, Elasticsearch
 
 from transforms.backoff import backoff_delay
-from transforms.es_sink import is_transient
+from transforms.elastic import is_transient
 from transforms.stories.assign import Incoming, Member, assign, settle
 from transforms.stories.match import DEFAULT_RULES, MatchRules, compare
 from transforms.stories.signature import SIGNATURE_VERSION, Signature
@@ -142,6 +142,13 @@ class StoryStore:
             except BadRequestError as e:
                 if "resource_already_exists" not in str(e):
                     raise
+
+    def stories(self, story_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The story documents of ``story_ids`` (those that exist); nothing when there is no story index."""
+        if not story_ids:
+            return {}
+        resp = self.client.options(ignore_status=404).mget(index=self.stories_index, ids=list(dict.fromkeys(story_ids)))
+        return {d["_id"]: d["_source"] for d in resp.get("docs", []) if d.get("found")}
 
     # --- placing a batch ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Beam wrapper: ``AssignStories`` gives every article its ``story`` fields, batch by batch.
+"""The Beam wrapper: ``AssignStories`` gives every article its ``story`` fields, batch by batch.
 
 The DoFn buffers up to ``batch_size`` articles, hashes their cleaned bodies, and lets ``StoryStore``
 place the batch (a few requests to Elasticsearch per batch, whatever the batch size). The store client
@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.article import Article
+from transforms.elastic import EsSettings, make_client
 from transforms.stories.signature import Hasher
 from transforms.stories.store import Arrival, StoryStore
 
@@ -34,14 +35,12 @@ def arrival(article: Article, hasher: Hasher, now: str) -> Arrival:
 
 
 class _AssignStoriesFn(beam.DoFn):
-    def __init__(self, settings: Any, batch_size: int) -> None:
+    def __init__(self, settings: EsSettings, batch_size: int) -> None:
         self.settings = settings
         self.batch_size = batch_size
         self.buffer: list[tuple[Article, Any, Any]] = []
 
     def setup(self) -> None:
-        from pipeline.es_client import make_client  # noqa: PLC0415 - see the module docstring: made per worker
-
         self.store = StoryStore(make_client(self.settings), self.settings.index,
                                 max_retries=self.settings.max_retries)
         self.store.ensure_indices()
@@ -88,7 +87,7 @@ class _AssignStoriesFn(beam.DoFn):
 class AssignStories(beam.PTransform):
     """PCollection[Article] -> PCollection[Article] with ``story`` filled (``story.id`` and where it began)."""
 
-    def __init__(self, settings: Any, *, batch_size: int = 64) -> None:
+    def __init__(self, settings: EsSettings, *, batch_size: int = 64) -> None:
         super().__init__()
         self.settings = settings
         self.batch_size = batch_size
