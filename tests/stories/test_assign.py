@@ -65,3 +65,12 @@ def test_settle_keeps_the_story_founded_first():
     assert settle("b", ["a"], order) == "a"
     assert settle("a", ["b"], order) == "a"
     assert settle("a", [], order) == "a"
+
+
+def test_of_copies_met_together_the_one_published_first_founds_the_story():
+    wire = Incoming("wire", "2024-01-01T10:00:09Z", h.signature(A), tuple(h.band_keys(h.signature(A))),
+                    published_at="2024-01-01T08:00:00Z")
+    portal = Incoming("portal", "2024-01-01T10:00:01Z", h.signature(A + " Endi"),
+                      tuple(h.band_keys(h.signature(A + " Endi"))), published_at="2024-01-01T09:30:00Z")
+    out = {x.article_id: x.story_id for x in assign([portal, wire], {}, {}, no_order)}
+    assert out == {"wire": "wire", "portal": "wire"}

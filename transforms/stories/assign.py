@@ -8,8 +8,10 @@
 - An article that is a copy of nothing founds a story, whose id is the
   article's own id (the ``_id`` of the story's first document).
 
-The batch is taken in the order (first seen, id), so the outcome depends on
-the batch's content, not on the order a runner delivered it in.
+The batch is taken in the order (published, else first seen; then id), so
+the outcome depends on the batch's content, not on the order a runner
+delivered it in, and of copies met in one run the one published first
+founds the story (a portal's copy is published after the agency's).
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ from transforms.stories.signature import Signature
 
 @dataclass(frozen=True)
 class Incoming:
-    """An article to place: its id, when it was first seen, its signature and band keys."""
+    """An article to place: its id, when it was first seen (and published), its signature and band keys."""
 
     article_id: str
     first_seen_at: str
     signature: Signature
     keys: tuple[str, ...]
+    published_at: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        return (self.published_at or self.first_seen_at or "", self.article_id)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ def assign(batch: Sequence[Incoming], known: dict[str, str], candidates: dict[st
     """
     placed: list[tuple[Incoming, str]] = []
     out: dict[str, Assignment] = {}
-    for inc in sorted(batch, key=lambda i: (i.first_seen_at or "", i.article_id)):
+    for inc in sorted(batch, key=lambda i: i.sort_key):
         if inc.article_id in out:
             continue
         if inc.article_id in known:

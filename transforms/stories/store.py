@@ -89,9 +89,10 @@ class Arrival:
     title: str
     signature: Signature
     keys: tuple[str, ...]
+    published_at: str | None = None
 
     def incoming(self) -> Incoming:
-        return Incoming(self.article_id, self.first_seen_at, self.signature, self.keys)
+        return Incoming(self.article_id, self.first_seen_at, self.signature, self.keys, self.published_at)
 
 
 @dataclass(frozen=True)

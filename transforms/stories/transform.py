@@ -31,7 +31,7 @@ def arrival(article: Article, hasher: Hasher, now: str) -> Arrival:
     sig = hasher.signature(article.text or "")
     return Arrival(article.id, article.content_hash, article.first_seen_at or now,
                    article.source_name or article.feed_name or article.source_domain, article.title or "",
-                   sig, tuple(hasher.band_keys(sig)))
+                   sig, tuple(hasher.band_keys(sig)), article.published_at)
 
 
 class _AssignStoriesFn(beam.DoFn):
