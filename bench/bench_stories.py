@@ -12,7 +12,14 @@ is the median of ``--repeat`` passes over the same bodies, in microseconds per s
 - ``numpy-128``: the same algorithm written directly in numpy with CRC-32 as the shingle hash;
 - ``band-keys``: cutting a 128-value signature into 42 band keys.
 
+``--pipeline`` measures what clustering costs a whole run instead: ``wirenews run`` over the bench corpus
+(bench/corpus.py with ``--copies`` of its stories carried again by other feeds), once with
+``stories.enabled: false`` and once with the default (on), each on a fresh alias, in alternating order per
+repeat; the ratio on/off is taken within each repeat and the median reported (the goal: at most 1.10).
+It also counts the stories the "on" run made against the stories the corpus holds.
+
     .venv/bin/python bench/bench_stories.py --stories 500 --repeat 3
+    .venv/bin/python bench/bench_stories.py --pipeline --articles 2000 --copies 0.2 --repeat 3
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
+import uuid
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -76,11 +85,68 @@ def timed(fn: Callable[[], object], n: int, repeat: int) -> float:
     return statistics.median(runs) / n * 1e6
 
 
+def stories_in_index(alias: str, es_url: str) -> int:
+    from transforms.elastic import EsSettings, make_client
+
+    client = make_client(EsSettings(hosts=[es_url], index=alias, local=False))
+    try:
+        client.indices.refresh(index=alias)
+        resp = client.search(index=alias, size=0, aggs={"s": {"cardinality": {"field": "story.id"}}})
+        return int(resp["aggregations"]["s"]["value"])
+    finally:
+        client.close()
+
+
+def pipeline_on_off(articles: int, feeds: int, copies: float, repeat: int, es_url: str, seed: int = 7) -> dict:
+    """``wirenews run`` with clustering off and on, alternating, on fresh aliases; see the module docstring."""
+    import yaml
+
+    from bench.bench_pipeline import wirenews_run
+    from bench.common import drop_alias, serve_corpus, write_config
+    from bench.corpus import write_corpus
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="wirenews-bench-stories-") as tmp:
+        workdir = Path(tmp)
+        files = write_corpus(workdir / "feeds", articles, feeds, seed, copies)
+        originals = sum(1 for f in files for s in f.stories if "/copy-" not in s.guid)
+        with serve_corpus(workdir / "feeds", files) as served:
+            for r in range(repeat):
+                row: dict = {}
+                for mode in (("off", "on") if r % 2 == 0 else ("on", "off")):
+                    alias = f"bench-stories-{mode}-{uuid.uuid4().hex[:8]}"
+                    cfg = write_config(workdir / f"{alias}.yaml", served.urls, files, alias, es_url)
+                    raw = yaml.safe_load(cfg.read_text())
+                    raw["stories"] = {"enabled": mode == "on"}
+                    cfg.write_text(yaml.safe_dump(raw, sort_keys=False))
+                    try:
+                        row[mode] = wirenews_run(cfg, [])
+                        if mode == "on":
+                            row["stories_made"] = stories_in_index(alias, es_url)
+                    finally:
+                        drop_alias(alias, es_url)
+                row["ratio"] = row["on"]["seconds"] / row["off"]["seconds"]
+                print(f"  repeat {r + 1}: off {row['off']['seconds']:.1f} s, on {row['on']['seconds']:.1f} s, "
+                      f"on/off {row['ratio']:.3f}; {row['stories_made']} stories made of {originals}", flush=True)
+                rows.append(row)
+    return {"articles": articles, "copies": copies, "stories_in_corpus": originals, "rows": rows,
+            "ratio_median": statistics.median(r["ratio"] for r in rows)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pipeline", action="store_true", help="whole runs with clustering off and on")
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--feeds", type=int, default=50)
+    parser.add_argument("--copies", type=float, default=0.2)
+    parser.add_argument("--es", default="http://127.0.0.1:9200")
     args = parser.parse_args(argv)
+    if args.pipeline:
+        result = pipeline_on_off(args.articles, args.feeds, args.copies, args.repeat, args.es)
+        print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
+        return 0
     texts = bodies(args.stories)
     n = len(texts)
     h128, h256 = Hasher(), Hasher(num_perm=256, bands=64, rows=4)
