@@ -1,7 +1,7 @@
 """The hashing cost of story clustering per story, and the alternatives it was chosen over.
 
 Bodies are the bench corpus's generated stories (about 400 words), cleaned by the clean stage. Each row
-is the median of ``--repeat`` passes over the same bodies, in microseconds per story:
+is the median of ``--repeat`` passes over the same bodies, in CPU microseconds per story:
 
 - ``shingles``: tokens and 4-word shingles alone (what every variant pays);
 - ``datasketch-128``: ``Hasher.signature``, the one the pipeline uses (datasketch MinHash, 128 values,
@@ -77,11 +77,12 @@ class NumpyMinHash:
 
 
 def timed(fn: Callable[[], object], n: int, repeat: int) -> float:
+    """CPU time of this process per story (the machine is shared: wall time would count others' work)."""
     runs = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        runs.append(time.perf_counter() - start)
+        runs.append(time.process_time() - start)
     return statistics.median(runs) / n * 1e6
 
 
