@@ -78,6 +78,14 @@ STORIES_MAPPINGS: dict[str, Any] = {
 }
 
 
+class StoryStoreUnavailable(RuntimeError):
+    """Elasticsearch stayed busy or away through every retry of a story lookup or write.
+
+    Raised rather than placing articles in stories of their own: the bundle fails and the runner
+    retries it, as with the sink's writes, and the member ids make that harmless.
+    """
+
+
 @dataclass(frozen=True)
 class Arrival:
     """What the store needs of an article: ids, when and where it was first seen, its signature."""
@@ -130,6 +138,7 @@ class StoryStore:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.sleep = sleep
+        self.retried = 0  # requests sent again after a transient failure, for the caller's metrics
 
     def ensure_indices(self) -> None:
         for index, mappings, shards in ((self.keys_index, KEYS_MAPPINGS, 1),
@@ -355,9 +364,13 @@ class StoryStore:
             try:
                 return call()
             except Exception as e:  # is_transient decides which are waited out
-                if not is_transient(e) or attempt > self.max_retries:
+                if not is_transient(e):
                     raise
+                if attempt > self.max_retries:
+                    raise StoryStoreUnavailable(f"the story lookup in Elasticsearch failed {attempt} times, last: "
+                                                f"{type(e).__name__}: {e}") from e
                 delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max)
                 log.warning("Story lookup: %s; trying again in %.1f s", e, delay)
+                self.retried += 1
                 self.sleep(delay)
         raise AssertionError("unreachable")

@@ -49,6 +49,7 @@ class _AssignStoriesFn(beam.DoFn):
         self.joined = Metrics.counter(NAMESPACE, "articles_copy_of_story")
         self.hash_us = Metrics.distribution(NAMESPACE, "story_hash_us_per_article")
         self.place_ms = Metrics.distribution(NAMESPACE, "story_place_ms_per_batch")
+        self.retried = Metrics.counter(NAMESPACE, "story_requests_retried")
 
     def start_bundle(self) -> None:
         self.buffer = []
@@ -75,7 +76,9 @@ class _AssignStoriesFn(beam.DoFn):
         start = time.perf_counter()
         arrivals = [arrival(a, self.hasher, now) for a, _, _ in batch]
         hashed = time.perf_counter()
+        retried = self.store.retried
         placed = self.store.place(arrivals, now)
+        self.retried.inc(self.store.retried - retried)
         self.hash_us.update(int((hashed - start) * 1e6 / len(batch)))
         self.place_ms.update(int((time.perf_counter() - hashed) * 1e3))
         for art, ts, win in batch:
