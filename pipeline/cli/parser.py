@@ -44,10 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="words to find in title, summary and body (Elasticsearch query syntax)")
     search.add_argument("--json", action="store_true", help="print Elasticsearch's response as JSON")
     search.add_argument("--size", type=int, default=5, help="how many hits to show (default 5)")
+    search.add_argument("--stories", action="store_true",
+                        help="one hit per story (its copies collapsed), with the number of copies")
     search.add_argument("--filter", action="append", metavar="FACET=VALUE",
                         help="e.g. --filter agency=xinhua --filter person='Xi Jinping'")
     search.add_argument("--include-withdrawn", action="store_true",
-                        help="also show stories their agency killed or withheld (left out by default)")
+                        help="also show articles their agency killed or withheld (left out by default)")
     search.set_defaults(handler="search:cmd_search")
 
     clean = sub.add_parser("clean", parents=[common], help="cleaning alone: prints JSON")

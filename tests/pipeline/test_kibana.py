@@ -38,7 +38,7 @@ def test_the_objects_reference_each_other_consistently():
     objects = load_objects()
     by_id = {(o["type"], o["id"]) for o in objects}
     types = [o["type"] for o in objects]
-    assert types.count("index-pattern") == 1 and types.count("dashboard") == 1 and types.count("search") == 4
+    assert types.count("index-pattern") == 1 and types.count("dashboard") == 1 and types.count("search") == 5
     data_view = next(o for o in objects if o["type"] == "index-pattern")
     assert data_view["attributes"]["timeFieldName"] == "@timestamp"
     for o in objects:
@@ -55,7 +55,7 @@ def test_the_objects_reference_each_other_consistently():
     assert searches <= {r["id"] for r in dashboard["references"]}
 
 
-def test_no_object_shows_a_withdrawn_story():
+def test_no_object_shows_a_withdrawn_article():
     for o in load_objects():
         if o["type"] in ("search", "visualization", "dashboard"):
             source = json.loads(o["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])

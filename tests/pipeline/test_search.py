@@ -26,7 +26,7 @@ def test_results_show_entities_snippets_and_facets():
     assert "[Xi] [Jinping]" in text and "dateline=BEIJING" in text and "Xi Jinping (1)" in text
 
 
-def test_withdrawn_stories_are_left_out_unless_asked_for_and_wire_facets_are_there():
+def test_withdrawn_articles_are_left_out_unless_asked_for_and_wire_facets_are_there():
     q = build_query("carbon")
     assert {"bool": {"must_not": [{"term": {"withdrawn": True}}]}} in q["query"]["bool"]["filter"]
     assert set(q["aggs"]) >= {"service", "priority", "subject"}
@@ -37,10 +37,24 @@ def test_withdrawn_stories_are_left_out_unless_asked_for_and_wire_facets_are_the
     assert {"term": {"wire.subjects.name": "soccer"}} in q["query"]["bool"]["filter"]
 
 
-def test_a_withdrawn_story_is_marked_and_wire_fields_shown():
+def test_a_withdrawn_article_is_marked_and_wire_fields_shown():
     resp = {"hits": {"total": {"value": 1}, "hits": [{"_source": {
         "title": "Storm damages school", "body": "Text.", "withdrawn": True,
         "wire": {"service": "AP National", "priority": 1, "versions": 2, "slugline": "BC-US--Storm"}}}]}}
     text = format_results(resp, "storm")
     assert "Storm damages school [WITHDRAWN]" in text
     assert "service=AP National  priority=1  versions=2  slug=BC-US--Storm" in text
+
+
+def test_stories_collapse_by_story_id_and_show_the_copies():
+    q = build_query("drought", stories=True)
+    assert q["collapse"] == {"field": "story.id", "inner_hits": {"name": "copies", "size": 0}}
+    assert q["aggs"]["stories"] == {"cardinality": {"field": "story.id"}} and "story" in q["_source"]
+    assert "collapse" not in build_query("drought")
+    hit = {"_source": {"title": "Kenya launches drought relief", "story": {"id": "s1", "first_source": "Xinhua"}},
+           "inner_hits": {"copies": {"hits": {"total": {"value": 2}}}}}
+    resp = {"hits": {"total": {"value": 5}, "hits": [hit]}, "aggregations": {"stories": {"value": 2}}}
+    text = format_results(resp, "drought", {"s1": {"story": {"copies": 4, "first_source": "Xinhua",
+                                                             "first_seen_at": "2026-11-27T17:20:00Z"}}})
+    assert text.startswith('2 stories (5 article(s)) match "drought"')
+    assert "story s1: 4 copies (2 matching), first from Xinhua at 2026-11-27T17:20:00Z" in text
