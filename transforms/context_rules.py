@@ -1,0 +1,69 @@
+"""What the words around a name say its type is: teams in sports copy, companies in market copy.
+
+The small model types a name mostly from the name itself, so a club written as its city comes out a place and a
+company written as a surname a person. The words around it are surer: in a results row, beside a score or after
+"beat" a name is a team; after "shares of" or before "shares rose" it is a company. ``team_positions`` and
+``company_positions`` say which of a text's spans stand so; the tagger decides what that makes them (a country
+written as a team stays a place).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# Words of sports copy; a story with a few of them (or a results row, or a score) is sports copy.
+_SPORTS_WORDS = re.compile(
+    r"\b(?:beat|beats|drew|draw|goals?|scored|scorers?|wickets?|innings|halftime|half-time|penalty|standings"
+    r"|coach|striker|midfielder|defender|goalkeeper|season|match(?:es)?|fixtures?|tournament|relegat\w*"
+    r"|semi-?finals?|quarter-?finals?|seeded|inning|touchdowns?|rebounds|points clear|league|cup|qualifier"
+    r"|soccer|football|cricket|rugby|tennis|golf|baseball|basketball|hockey|cycling|athletics|tabulate)\b",
+    re.IGNORECASE,
+)
+_SCORE = re.compile(r"\b\d{1,3}-\d{1,3}\b")
+_ROW = re.compile(r"^[ \t]*(?:\d{1,2}\.?[ \t]+)?[A-Z][^\n\d]{1,40}?[ \t]+\d{1,3}(?:[ \t]+\(|[ \t]+\d|[ \t]*$)", re.M)
+MIN_SPORTS_SIGNALS = 3
+
+# Before a team: a results row's start, the score of the team before it, a verb of winning or losing.
+_TEAM_BEFORE = re.compile(
+    r"(?:(?:^|\n)[ \t]*(?:\d{1,2}\.?[ \t]+)?|(?:\d|\))[ \t]*[;,]?[ \t]+"
+    r"|\b(?:beat|beats|defeated|edged|edge|thrashed|crushed|routed|stunned|swept|hammered|overcame|downed|held"
+    r"|drew with|lost to|lost \d{1,3}-\d{1,3} to|draw (?:away )?(?:to|with)|win (?:over|against|at)"
+    r"|victory over|defeat (?:to|by)|against|host|hosts|visit|visits|v|vs\.?|versus)[ \t]+"
+    r"(?:the[ \t]+|ten-man[ \t]+|visiting[ \t]+|leaders[ \t]+|champions[ \t]+)?)$"
+)
+# After a team: its score, a verb of winning or losing, its staff.
+_TEAM_AFTER = re.compile(
+    r"^(?:[ \t]+\d{1,3}(?:[ \t]|$|\n|;|,)|[ \t]+\d{1,3}-\d{1,3}\b"
+    r"|(?:['\u2019]s)?[ \t]+(?:beat|beats|defeated|edged|thrashed|crushed|routed|drew|lost|held|won|host|hosts"
+    r"|visit|visits|coach|manager|striker|midfielder|defender|goalkeeper|captain|forward|winger|batsman|bowler"
+    r"|skipper|head coach|side|squad|fans|supporters)\b)"
+)
+_COMPANY_BEFORE = re.compile(r"\b(?:shares|stock|stake|bonds) (?:of|in)[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
+_COMPANY_AFTER = re.compile(
+    r"^(?:['\u2019]s)?[ \t]+(?:shares|stock|(?:chief|vice|deputy) executive|chief financial officer|ceo"
+    r"|chairman|chairwoman|board|shareholders|investors|plc|ltd|inc)\b",
+    re.IGNORECASE,
+)
+_WINDOW = 48
+
+
+def is_sports(title: str, body: str) -> bool:
+    """Sports copy: enough sports words, scores and results rows in the title and the start of the body."""
+    sample = f"{title}\n{body[:3000]}"
+    signals = len(_SPORTS_WORDS.findall(sample)) + len(_SCORE.findall(sample)) + 2 * len(_ROW.findall(sample))
+    return signals >= MIN_SPORTS_SIGNALS
+
+
+def _stands(text: str, start: int, end: int, before: re.Pattern[str], after: re.Pattern[str]) -> bool:
+    return bool(before.search(text[max(0, start - _WINDOW) : start]) or after.match(text[end : end + _WINDOW]))
+
+
+def team_positions(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:
+    """Indices of the spans that stand as teams: a results or standings row, a score, beat, drew, coach..."""
+    return {i for i, (start, end) in enumerate(spans) if _stands(text, start, end, _TEAM_BEFORE, _TEAM_AFTER)}
+
+
+def company_positions(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:
+    """Indices of the spans that stand as companies: "shares of X", "X shares fell", "X chief executive"..."""
+    return {i for i, (start, end) in enumerate(spans) if _stands(text, start, end, _COMPANY_BEFORE, _COMPANY_AFTER)}
