@@ -4,7 +4,7 @@ The small English model finds almost nothing in capitals ("SOCCER - BARCELONA SW
 entity, "BARCELONA, Oct 19" no place) and takes a section slug for part of a name ("Cricket-Surrey"). So the
 model reads a copy in which a line in capitals is written the way the article writes its words elsewhere
 (a word the article capitalises, or a name the alias table or a gazetteer knows, keeps a capital; other words go
-to lower case), a dateline's capitals become title case, and a headline's slug goes to lower case. Every change
+to lower case), a dateline's capitals become title case, and a headline's section slug is blanked out. Every change
 keeps each character's position, so the model's offsets are offsets into the original text.
 """
 
@@ -15,14 +15,17 @@ from collections.abc import Callable, Iterable
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
 _LETTERS = re.compile(r"[^\W\d_]")
+_LOWER_RUN = re.compile(r"[^\W\d_A-Z]{3}")
 _SENTENCE_END = ".!?:\"\u201c(-\u2013\u2014"
 # A dateline opens a body line: place words in capitals, then a comma, a parenthesis, a date or a dash.
 _DATELINE = re.compile(
     r"^(?P<place>[A-Z][A-Z.'\u2019\-]*(?:[ /][A-Z][A-Z.'\u2019\-]*){0,3})"
     r"(?=\s*,|\s*\(|\s+\d|\s+(?:--|-|\u2014|\u2013)\s)"
 )
-# A headline slug: one capitalised word glued to the headline by a hyphen ("Soccer-Spanish", "CRICKET-SURREY").
+# A headline slug: one or two capitalised words glued to the headline by a hyphen ("Soccer-Spanish", "CRICKET-SURREY").
 _SLUG = re.compile(r"^(?P<slug>[A-Z][A-Za-z]{3,}(?: [A-Za-z]{3,})?)-(?=[A-Z])")
+# A dateline is on one of the body's first lines.
+DATELINE_LINES = 3
 # A shouted line has at least this many letters, hardly any of them lower case ("McDONALD").
 MIN_SHOUT_LETTERS = 3
 SHOUT_LOWER_SHARE = 0.05
@@ -36,6 +39,8 @@ def _same_length(original: str, changed: str) -> str:
 def is_shouted(line: str) -> bool:
     """A line written in capitals: a headline, a section line ("CRICKET", "WORLD CUP QUALIFIER"); one word in
     mixed case ("PORT-AU-PRINCE, June 25 (AFP)") makes it a line that merely starts in capitals."""
+    if _LOWER_RUN.search(line):  # most lines: three lower-case letters in a row is running text
+        return False
     letters = _LETTERS.findall(line)
     if len(letters) < MIN_SHOUT_LETTERS:
         return False
@@ -90,14 +95,14 @@ def recase_dateline(line: str) -> tuple[str, tuple[int, int] | None]:
     return line[: match.start()] + _same_length(place, titled) + line[match.end() :], (match.start(), match.end())
 
 
-def lower_slug(title: str, spelling: Callable[[str], str | None]) -> str:
-    """'Soccer-Spanish first division results' -> 'soccer-Spanish first division results'; a name before the
-    hyphen is no slug ('China-Kazakhstan trade')."""
+def blank_slug(title: str, spelling: Callable[[str], str | None]) -> str:
+    """'Soccer-Spanish first division results' -> '       Spanish first division results': the slug names a
+    section, never an entity, and glued to the headline it becomes part of one. A name before the hyphen is no
+    slug ('China-Kazakhstan trade')."""
     match = _SLUG.match(title)
     if not match or spelling(match.group("slug")) is not None:
         return title
-    slug = match.group("slug")
-    return _same_length(slug, slug.lower()) + title[match.end("slug") :]
+    return " " * match.end() + title[match.end() :]
 
 
 def prepare(title: str, body: str, spelling: Callable[[str], str | None]) -> tuple[str, str, list[tuple[int, int]]]:
@@ -106,19 +111,19 @@ def prepare(title: str, body: str, spelling: Callable[[str], str | None]) -> tup
     ``spelling`` gives the alias table's or a gazetteer's spelling of a one-word name ("JAPAN" -> "Japan",
     "nato" -> "NATO"), None for other words.
     """
-    known = spellings((title, body))
+    known: dict[str, str] | None = None  # read only for an article with a shouted line
     datelines: list[tuple[int, int]] = []
     lines = body.split("\n")
     offset = 0
     for index, line in enumerate(lines):
         if is_shouted(line):
+            known = spellings((title, body)) if known is None else known
             lines[index] = recase_line(line, known, spelling)
-        else:
+        elif index < DATELINE_LINES:  # datelines open a story, not its tables
             lines[index], place = recase_dateline(line)
-            if place is not None and index < 3:  # datelines open a story, not its tables
+            if place is not None:
                 datelines.append((offset + place[0], offset + place[1]))
-            elif place is not None:
-                lines[index] = line
         offset += len(line) + 1
-    new_title = recase_line(title, known, spelling) if is_shouted(title) else title
-    return lower_slug(new_title, spelling), "\n".join(lines), datelines
+    if is_shouted(title):
+        title = recase_line(title, spellings((title, body)) if known is None else known, spelling)
+    return blank_slug(title, spelling), "\n".join(lines), datelines
