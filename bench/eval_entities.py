@@ -57,10 +57,7 @@ def wirenews_predictions(items: list[Item]) -> list[list[Span]]:
 
     tagger = Tagger.load()
     results = tagger.tag_mentions([(item.title, item.text) for item in items], hints=[item.language for item in items])
-    return [
-        [Span("title" if m["in_title"] else "text", m["start"], m["end"], m["type"], m["text"]) for m in mentions]
-        for mentions in results
-    ]
+    return [[Span(m["field"], m["start"], m["end"], m["type"], m["text"]) for m in mentions] for mentions in results]
 
 
 def table(name: str, result: Score, types: list[str]) -> list[str]:
