@@ -74,7 +74,7 @@ def fundus_pages() -> Iterator[tuple[str, str, str]]:
 def systems() -> dict[str, Callable[[str], str]]:
     import trafilatura
 
-    from transforms.fulltext import extract_main_text
+    from transforms.sources.fulltext import extract_main_text
 
     return {
         "wirenews": lambda page: extract_main_text(page, ""),
