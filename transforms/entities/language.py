@@ -27,6 +27,7 @@ CLOSE = 0.2
 MIN_TABLE_LETTERS = 60
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_COMMON_WORD = re.compile(r"(?<![\w'\u2019-])[^\W\d_A-Z]{2,}(?![\w'\u2019-])")
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,9 +49,10 @@ def detect_language(text: str, hint: str | None = None, modelled: tuple[str, ...
     """(ISO 639-1 code, confidence) for ``text``.
 
     ``hint`` is the feed's language: it decides when the text is too short to tell, and also whenever the text
-    is not sure of another language (a results table in an English feed). Without a hint, a text unsure of a
-    language without a model (``modelled`` lists those with one) goes to the modelled language that comes
-    close: tables of names and numbers read as Pidgin, Javanese or Dutch at 0.3 to 0.7, with English next.
+    is not sure of another language (a results table in an English feed). Without a hint, a long text unsure
+    of a language without a model (``modelled`` lists those with one), as tables of names and numbers are
+    (Pidgin, Javanese or Dutch at 0.3 to 0.7), takes the language of its lower-case words when that has a
+    model, else the modelled language that comes close.
     """
     sample = text[:SAMPLE_CHARS]
     hint = normalise_code(hint)
@@ -59,7 +61,12 @@ def detect_language(text: str, hint: str | None = None, modelled: tuple[str, ...
     code, confidence = _identifier().classify(sample)
     if hint and code != hint and confidence < SURE:
         return hint, confidence
-    if modelled and code not in modelled and confidence < SURE and len(_LETTER.findall(sample)) >= MIN_TABLE_LETTERS:
+    unsure = code not in modelled and confidence < SURE or confidence < MIN_CONFIDENCE
+    if modelled and unsure and len(_LETTER.findall(sample)) >= MIN_TABLE_LETTERS:
+        # A table's names say nothing of its language; its few common words do ("league standings").
+        words = " ".join(_COMMON_WORD.findall(sample))
+        if len(words) >= MIN_LETTERS and (common := _identifier().classify(words)[0]) in modelled:
+            return common, confidence
         ranked = dict(_identifier().rank(sample))
         best = max(modelled, key=lambda c: ranked.get(c, 0.0))
         if ranked.get(best, 0.0) >= CLOSE * confidence:

@@ -97,6 +97,14 @@ def resolve_entities(mentions: list[Mention], aliases: AliasTable, body_length: 
     return resolve(mentions, aliases, body_length)[0]
 
 
+def _person(mention: Mention, aliases: AliasTable) -> bool:
+    """The model's PERSON, unless the context or the alias table says otherwise ("Barrick Gold")."""
+    if mention.type != "PERSON":
+        return False
+    known = mention.override or aliases.lookup(mention.text)
+    return known is None or known.type == "PERSON"
+
+
 def resolve(
     mentions: list[Mention], aliases: AliasTable, body_length: int
 ) -> tuple[list[dict[str, Any]], list[int]]:
@@ -108,7 +116,7 @@ def resolve(
     keyed: list[tuple[Mention, str, str | None]] = []  # (mention, key, alias type)
     known_keys: dict[str, set[str]] = {}  # per type: names the table gave
     alias_names: dict[str, str] = {}
-    full_names = [_tokens(alias_key(m.text)) for m in mentions if m.type == "PERSON"]
+    full_names = [_tokens(alias_key(m.text)) for m in mentions if _person(m, aliases)]
     for mention in mentions:
         part_of_person = mention.type == "PERSON" and any(
             _contains(name, _tokens(alias_key(mention.text))) for name in full_names

@@ -22,7 +22,12 @@ SPORTS_WORDS = frozenset(
 )
 _WORDS = re.compile(r"[a-z]+")
 _SCORE = re.compile(r"\b\d{1,3}-\d{1,3}\b")
-_ROW = re.compile(r"^[ \t]*(?:\d{1,2}\.?[ \t]+)?[A-Z][^\n\d]{1,40}?[ \t]+\d{1,3}(?:[ \t]+\(|[ \t]+\d|[ \t]*$)", re.M)
+# A results row ("Barcelona 3 Sevilla 1") or a standings row ("1 Vikingur 23 16 4 3 52 21 52").
+_ROW = re.compile(
+    r"^[ \t]*(?:\d{1,2}\.?[ \t]+)?[A-Z][^\n\d]{1,40}?[ \t]+\d{1,3}"
+    r"(?:[ \t]+\(|[ \t]+\d|[ \t]*$|[ \t]+[A-Z][^\n\d]{1,40}?[ \t]+\d{1,3}[ \t]*$)",
+    re.M,
+)
 MIN_SPORTS_SIGNALS = 3
 SPORTS_SAMPLE = 2000
 
