@@ -32,7 +32,7 @@ RAW_LABELS = {"en": {t: t for t in TYPES}, "fr": {"PER": "PERSON", "ORG": "ORG",
 
 def raw_predictions(items: list[Item], language: str) -> list[list[Span]]:
     """Entity spans of the language's spaCy model, NER alone, as it gives them."""
-    from transforms.nlp_model import load_nlp
+    from transforms.entities.model import load_nlp
 
     nlp = load_nlp(RAW_MODELS[language])
     labels = RAW_LABELS[language]
@@ -51,11 +51,15 @@ def raw_predictions(items: list[Item], language: str) -> list[list[Span]]:
     return out
 
 
-def wirenews_predictions(items: list[Item]) -> list[list[Span]]:
-    """Every mention the tagger gives, typed as the entity it belongs to; each item's language is its feed's."""
+def wirenews_predictions(items: list[Item], gazetteers: bool = True) -> list[list[Span]]:
+    """Every mention the tagger gives, typed as the entity it belongs to; each item's language is its feed's.
+    Without ``gazetteers`` the curated lists are left out (the alias table stays): what the rules alone give."""
     from transforms.entities import Tagger
+    from transforms.entities.aliases import AliasTable
+    from transforms.entities.gazetteer import Gazetteers
+    from transforms.entities.model import load_nlp
 
-    tagger = Tagger.load()
+    tagger = Tagger(load_nlp(), AliasTable.load(), gazetteers=None if gazetteers else Gazetteers.empty())
     results = tagger.tag_mentions([(item.title, item.text) for item in items], hints=[item.language for item in items])
     return [[Span(m["field"], m["start"], m["end"], m["type"], m["text"]) for m in mentions] for mentions in results]
 
@@ -78,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", choices=["en", "fr"], default="en")
     parser.add_argument("--errors", action="store_true", help="list the errors (development part only)")
     parser.add_argument("--system", choices=["raw", "wirenews", "both"], default="both")
+    parser.add_argument("--no-gazetteers", action="store_true", help="the tagger without configs/gazetteers")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, force=True)
     if args.errors and args.part != "dev":
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.system in ("raw", "both"):
         systems["raw"] = raw_predictions(items, args.language)
     if args.system in ("wirenews", "both"):
-        systems["wirenews"] = wirenews_predictions(items)
+        systems["wirenews"] = wirenews_predictions(items, gazetteers=not args.no_gazetteers)
     for title, mapping, types in (
         ("product types", None, list(TYPES)),
         ("CoNLL mapping", CONLL, ["PER", "ORG", "LOC", "MISC"]),

@@ -84,11 +84,13 @@ def _head_word(text: str) -> str:
     return words[-1] if len(words) > 1 else ""
 
 
-def _name_part(text: str, label: str) -> str:
-    """The name in a span the model ran on: cut at a number, lower-case words at the end, a person's "of"."""
+def _name_part(text: str, label: str, english: bool) -> str:
+    """The name in a span the model ran on: cut at a number, lower-case words at the end (in English: French
+    names end in them, "Nations unies"), a person's "of"."""
     if cut := _NUMBER_AFTER.search(text):
         text = text[: cut.start()]
-    text = _LOWER_TAIL.sub("", text)
+    if english:
+        text = _LOWER_TAIL.sub("", text)
     if label == "PERSON" and (cut := _OF.search(text)):
         text = text[: cut.start()]
     return text if len(_LETTER.findall(text)) >= 2 else ""
@@ -167,7 +169,10 @@ def _spans(doc: Doc) -> Iterator[tuple[str, int, int]]:
 
 
 def mentions_from_doc(
-    doc: Doc, in_title: bool, aliases: AliasTable | None = None, text: str | None = None,
+    doc: Doc,
+    in_title: bool,
+    aliases: AliasTable | None = None,
+    text: str | None = None,
     ignored: list[tuple[int, int]] | None = None,
 ) -> list[Mention]:
     """Kept-type entity spans of ``doc``, trimmed; names the alias table ignores are dropped. ``text`` is the
@@ -181,7 +186,7 @@ def mentions_from_doc(
         text, offset = trimmed
         known = aliases is not None and aliases.lookup(text) is not None
         if not known:
-            text = _name_part(text, label)
+            text = _name_part(text, label, doc.lang_ == "en")
             if not text or _MONTH_DAY.match(text):
                 continue
             if aliases is not None and (own := _POSSESSOR.match(text)) and (head := aliases.lookup(own.group(1))):
