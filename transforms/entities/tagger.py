@@ -117,8 +117,7 @@ class Tagger:
         self.aliases = (aliases if aliases is not None else AliasTable.load()).over(self.gazetteers.always)
         self.batch_size = batch_size
         self.pipelines = {nlp.lang: nlp}
-        self.language = nlp.lang
-        self.nlp = nlp
+        self.nlp = nlp  # the pipeline given: English by default
 
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, aliases_path: str | None = None) -> Tagger:
