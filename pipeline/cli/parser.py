@@ -60,7 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     tag = sub.add_parser("tag", parents=[common], help="entity tagging alone: prints JSON")
     tag.add_argument("--title", default="", help="the article's title, tagged with the body")
     tag.add_argument("--model", default="en_core_web_sm", help="the spaCy model (default en_core_web_sm)")
-    tag.add_argument("file", nargs="?", default="-", help="the text to tag (default: standard input)")
+    tag.add_argument("--language", default=None, help="the text's language as its feed declares it (e.g. en, fr)")
+    tag.add_argument("--mentions", action="store_true",
+                     help="also every mention: start, end, text, type, field (title or text) and its entity")
+    tag.add_argument("file", nargs="?", default="-",
+                     help="the text to tag, or JSON Lines of {\"text\", \"title\", \"language\"} (default: stdin)")
     tag.set_defaults(handler="tools:cmd_tag")
 
     es = sub.add_parser("es", parents=[common], help="a local Elasticsearch managed by the project")

@@ -9,8 +9,9 @@ import pytest
 from tests.conftest import SEED
 from transforms.article import Article
 from transforms.entities.aliases import AliasTable
-from transforms.entities.mentions import FACETS, Mention, facets_of, mentions_from_doc, resolve_entities, trim_mention
+from transforms.entities.mentions import FACETS, Mention, mentions_from_doc, trim_mention
 from transforms.entities.model import SHA256_ENV, ModelIntegrityError, _needed_by_ner, resolve_model_path
+from transforms.entities.resolve import facets_of, resolve_entities
 from transforms.entities.tagger import EntityResult, Tagger, apply_entities, load_nlp
 
 NUMERIC_TYPES = {"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"}

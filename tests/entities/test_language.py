@@ -44,3 +44,20 @@ def test_hint_does_not_override_a_clear_text():
 @pytest.mark.parametrize(("raw", "code"), [("en-US", "en"), ("EN_gb", "en"), ("de", "de"), ("", None), (None, None)])
 def test_normalise_code(raw, code):
     assert normalise_code(raw) == code
+
+
+def test_the_feed_language_decides_unless_the_text_is_sure():
+    unsure = "Ajax 2 PSV 1, Feyenoord 0 Twente 0, Utrecht 3 Vitesse 1"
+    assert detect_language(unsure, "en")[0] == "en"
+    german = "Die Bundesregierung hat am Mittwoch in Berlin neue Hilfen für die Landwirtschaft beschlossen."
+    assert detect_language(german, "en")[0] == "de"
+
+
+def test_a_table_goes_to_the_language_of_its_common_words():
+    table = ("Standings: Ajax 8 6 1 1 20 5 19, PSV 8 5 2 1 18 8 17, Feyenoord 8 5 1 2 13 9 16, "
+             "Vitesse 8 4 2 2 12 9 14, Twente 8 4 1 3 11 10 13, Heerenveen 8 3 3 2 12 11 12, "
+             "Utrecht 8 3 2 3 10 10 11, Groningen 8 2 3 3 9 11 9 (tabulate under played, won, drawn, lost)")
+    assert detect_language(table, None, ("en", "fr"))[0] == "en"
+    assert detect_language("Floods hit Dhaka", None, ("en", "fr"))[0] is None  # a headline alone says too little
+    dutch = "De regering heeft woensdag nieuwe steun voor de landbouw aangekondigd, zei de minister in Den Haag."
+    assert detect_language(dutch, None, ("en", "fr"))[0] == "nl"

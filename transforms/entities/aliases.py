@@ -53,9 +53,26 @@ class Alias:
 class AliasTable:
     """Variant -> Alias lookups, plus names to drop outright (known false positives)."""
 
-    def __init__(self, entries: dict[str, Alias] | None = None, ignore: set[str] | None = None):
+    # Keys of a table's YAML that are not entity types (gazetteers say where their names apply).
+    NOT_TYPES = ("ignore", "context", "role")
+
+    def __init__(
+        self,
+        entries: dict[str, Alias] | None = None,
+        ignore: set[str] | None = None,
+        spellings: dict[str, str] | None = None,
+    ):
         self._entries = dict(entries or {})
         self._ignore = set(ignore or ())
+        self._spellings = dict(spellings or {})
+        # For a scan of a text: the first word of each name, with the most tokens a name starting so can take
+        # (a hyphen makes two more, an apostrophe one: "anheuser-busch" is three tokens).
+        self.widths: dict[str, int] = {}
+        for key in self._entries:
+            first = re.split(r"[ \-']", key, maxsplit=1)[0]
+            width = len(key.split()) + 2 * key.count("-") + key.count("'") + 1
+            self.widths[first] = max(self.widths.get(first, 0), width)
+        self.max_words = max(self.widths.values(), default=0)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -66,6 +83,18 @@ class AliasTable:
     def ignored(self, text: str) -> bool:
         return alias_key(text) in self._ignore
 
+    def spelling(self, text: str) -> str | None:
+        """How the table writes this name ("JAPAN" -> "Japan", "nato" -> "NATO"); None for unknown words."""
+        return self._spellings.get(alias_key(text))
+
+    def over(self, other: AliasTable) -> AliasTable:
+        """One table: this one's entries, and ``other``'s where this one has none (ignores are both)."""
+        return AliasTable(
+            {**other._entries, **self._entries},
+            self._ignore | other._ignore,
+            {**other._spellings, **self._spellings},
+        )
+
     @classmethod
     def empty(cls) -> AliasTable:
         return cls()
@@ -74,9 +103,10 @@ class AliasTable:
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> AliasTable:
         """Build from ``{TYPE: {canonical: [variants]}, "ignore": [names]}``; conflicts are errors."""
         entries: dict[str, Alias] = {}
+        spellings: dict[str, str] = {}
         ignore = {alias_key(name) for name in (data.get("ignore") or [])}
         for type_, names in data.items():
-            if type_ == "ignore":
+            if type_ in cls.NOT_TYPES:
                 continue
             if type_ not in ENTITY_TYPES:
                 raise ValueError(f"{source}: unknown entity type {type_!r} (expected one of {', '.join(ENTITY_TYPES)})")
@@ -91,7 +121,8 @@ class AliasTable:
                             f"and {alias.name} ({alias.type})"
                         )
                     entries[key] = alias
-        return cls(entries, ignore)
+                    spellings.setdefault(key, str(variant))
+        return cls(entries, ignore, spellings)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> AliasTable:

