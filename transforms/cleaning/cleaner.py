@@ -28,7 +28,7 @@ from pathlib import Path
 
 from transforms.article import Article
 from transforms.cleaning.engine import DEFAULT_SHARE_FLOOR, CleanResult, TextRun, rule_share
-from transforms.cleaning.html_text import normalise_text, to_paragraphs
+from transforms.cleaning.html_text import normalise_text, repair_mojibake, to_paragraphs
 from transforms.cleaning.rules import Pack, load_packs
 
 log = logging.getLogger(__name__)
@@ -181,19 +181,28 @@ def content_hash(title: str, text: str) -> str:
 
 
 def clean_article(article: Article, cleaner: Cleaner) -> Article:
-    """A copy of the article with text, dateline, agency, authors, cleaning audit and content hash filled."""
-    raw = article.content_html or article.summary_html
-    result = cleaner.clean(raw, agency=article.agency, domain=article.source_domain or None, title=article.title)
+    """A copy of the article with text, dateline, agency, authors, cleaning audit and content hash filled.
+
+    Title, summary and authors get the body's mojibake repair too: a feed double-encoded in its body is
+    double-encoded in its title as well.
+    """
+    title = normalise_text(article.title) if article.title else ""
+    summary_html = repair_mojibake(article.summary_html) if article.summary_html else ""
+    authors = [name for name in (normalise_text(a) for a in article.authors) if name]
+    raw = article.content_html or summary_html
+    result = cleaner.clean(raw, agency=article.agency, domain=article.source_domain or None, title=title)
     for refused in result.refused:
         log.warning("article %s: rule %s refused by the safety check: %r", article.id, refused.rule, refused.text[:120])
     return replace(
         article,
+        title=title,
+        summary_html=summary_html,
         text=result.text,
         dateline=result.dateline,
         agency=article.agency or result.agency,
-        authors=list(article.authors) if article.authors else list(result.authors),
+        authors=authors or list(result.authors),
         cleaning={"rules": list(dict.fromkeys(r.rule for r in result.removed)), "removed_chars": result.removed_chars},
-        content_hash=content_hash(article.title, result.text),
+        content_hash=content_hash(title, result.text),
     )
 
 

@@ -54,6 +54,7 @@ class CleanResult:
             "agency": self.agency,
             "authors": list(self.authors),
             "removed": [{"rule": r.rule, "text": r.text} for r in self.removed],
+            "refused": [{"rule": r.rule, "text": r.text} for r in self.refused],
         }
 
     @property
