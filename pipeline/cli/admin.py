@@ -13,7 +13,7 @@ from pipeline.elasticsearch.bootstrap import bootstrap, migrate, write_index
 
 
 def cmd_kibana(args: argparse.Namespace) -> int:
-    alias = load_config_or_exit(args.config).es.index if args.config else None
+    alias = load_config_or_exit(args.config, check_files=False).es.index if args.config else None
     if args.action == "export":
         sys.stdout.write(kibana.export_objects(alias=alias))
         return EXIT_OK
@@ -31,7 +31,7 @@ def cmd_kibana(args: argparse.Namespace) -> int:
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Index versions: bootstrap (idempotent), status, or migrate to a new version behind the alias."""
-    cfg = load_config_or_exit(args.config)
+    cfg = load_config_or_exit(args.config, check_files=False)
     client = connect(cfg)
     try:
         if args.action == "bootstrap":

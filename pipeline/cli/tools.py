@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from pipeline.cli.common import EXIT_OK, read_input
+from pipeline.cli.common import EXIT_OK, UsageError, read_input
 from transforms.cleaning import Cleaner
 from transforms.entities import Tagger
 
@@ -17,9 +17,11 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
-
-
     text = read_input(args.file)
-    result = Tagger.load(model=args.model).tag(args.title or "", text)
+    try:
+        tagger = Tagger.load(model=args.model)
+    except OSError as e:  # the model is missing or fails its check: the message says what to install
+        raise UsageError(f"--model {args.model}: {e}") from None
+    result = tagger.tag(args.title or "", text)
     print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     return EXIT_OK
