@@ -7,9 +7,9 @@ import json
 import os
 import sys
 
-from pipeline.cli.common import EXIT_FAILURES, EXIT_OK, connect, load_config_or_exit, log
+from pipeline.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, connect, load_config_or_exit, log
 from pipeline.elasticsearch import kibana
-from pipeline.elasticsearch.bootstrap import bootstrap, migrate, write_index
+from pipeline.elasticsearch.bootstrap import BootstrapError, bootstrap, migrate, write_index
 
 
 def cmd_kibana(args: argparse.Namespace) -> int:
@@ -41,6 +41,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         else:
             current = write_index(client, cfg.es.index)
             print(f"{cfg.es.index} -> {current or '(not created yet)'}")
+    except BootstrapError as e:  # the cluster is in a state we do not touch: the message says what to do
+        raise UsageError(f"{cfg.es.index}: {e}") from None
     finally:
         client.close()
     return EXIT_OK

@@ -58,6 +58,14 @@ def test_search_of_an_index_not_created_yet_is_one_line(tmp_path, capsys, es_set
                         f"with this config yet (wirenews run -c {tmp_path / 'c.yaml'})")
 
 
+@pytest.mark.integration
+def test_migrate_before_bootstrap_is_one_line(tmp_path, capsys, es_settings):
+    assert main(["index", "migrate", "-c", write_cfg(tmp_path, es_settings)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.endswith(f"{es_settings.index}: alias '{es_settings.index}' does not exist yet: "
+                                              f"run bootstrap first")
+
+
 def test_every_argument_has_help():
     from pipeline.cli.parser import build_parser, option_strings
 
