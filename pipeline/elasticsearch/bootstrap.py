@@ -107,7 +107,7 @@ def bootstrap(client: Elasticsearch, alias: str, template: dict[str, Any] | None
 def ensure_aux_indices(client: Elasticsearch, settings: EsSettings) -> tuple[str, str]:
     """The dead-letter and feed-state indices; returns their names. Idempotent.
 
-    The feed-state index is created by its owner, ``transforms.feed_state``, so its
+    The feed-state index is created by its owner, ``transforms.sources.feed_state``, so its
     mapping is the same whichever of the two runs first.
     """
     try:

@@ -22,7 +22,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from transforms.sink.bulk import ElasticsearchSink, IndexRequest
+from transforms.sink.bulk import ElasticsearchSink, IndexRequest, deadletter_id
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,8 @@ def read_file(path: str | os.PathLike[str]) -> Store:
         except json.JSONDecodeError:
             store.unreadable += 1
             continue
-        if isinstance(record, dict):
-            store.letters.append(DeadLetter(FILE, str(record.pop("_id", "") or ""), record))
+        if isinstance(record, dict) and "doc_id" in record:
+            store.letters.append(DeadLetter(FILE, _file_id(record), {k: v for k, v in record.items() if k != "_id"}))
         else:
             store.unreadable += 1
     return store
@@ -183,7 +183,12 @@ def _line_id(line: str) -> str | None:
         record = json.loads(line)
     except json.JSONDecodeError:
         return None  # not a record: kept as it is
-    return str(record.get("_id") or "") if isinstance(record, dict) else None
+    return _file_id(record) if isinstance(record, dict) and "doc_id" in record else None
+
+
+def _file_id(record: dict[str, Any]) -> str:
+    """A file record's id: the one the sink wrote beside it, else the same stable id computed again."""
+    return str(record.get("_id") or deadletter_id({"doc_id": record["doc_id"], "document": record.get("document")}))
 
 
 def _ingested_at(client: Elasticsearch, index: str, ids: list[str]) -> dict[str, str]:
