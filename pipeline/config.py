@@ -7,7 +7,9 @@ reading code. Credentials never come from the file, only from the environment.
 from __future__ import annotations
 
 import glob
+import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,12 @@ import yaml
 from transforms.article import FeedSpec
 from transforms.elastic import DEFAULT_INDEX, EsSettings
 from transforms.sources.formats import FORMATS
+
+log = logging.getLogger(__name__)
+
+# A feed url that starts like a host ("www.example.org/feed.xml", "127.0.0.1:8765/x.xml"): the scheme was
+# forgotten, and the url would otherwise be taken for a file path relative to the config.
+_HOST_LIKE = re.compile(r"^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|(?:[a-z0-9-]+\.)+[a-z]{2,})(?::\d+(?:/|$)|/)", re.I)
 
 
 class ConfigError(ValueError):
@@ -60,23 +68,20 @@ _FEED_KEYS = {"name", "url", "agency", "full_text", "poll_interval", "format"}
 FEED_FORMATS = ("feed", *FORMATS)
 
 
-def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> Config:
+def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None, *,
+                check_files: bool = True) -> Config:
+    """The config, validated; ``check_files`` False skips checking that feed files and folders exist here
+    (for commands that never read feeds: search, index, kibana, dead letters)."""
     env = dict(os.environ) if env is None else env
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the config: {e.strerror or e}") from e
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    raw = _read_yaml(p, "the config")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the config must be a mapping with 'elasticsearch' and 'feeds'")
-    return parse_config(raw, base_dir=p.parent, env=env, path=str(path))
+    return parse_config(raw, base_dir=p.parent, env=env, path=str(path), check_files=check_files)
 
 
-def parse_config(raw: dict[str, Any], base_dir: Path, env: dict[str, str], path: str = "<config>") -> Config:
+def parse_config(raw: dict[str, Any], base_dir: Path, env: dict[str, str], path: str = "<config>", *,
+                 check_files: bool = True) -> Config:
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; known: {sorted(_TOP_KEYS)}")
@@ -89,7 +94,7 @@ def parse_config(raw: dict[str, Any], base_dir: Path, env: dict[str, str], path:
     feeds: list[FeedSpec] = []
     seen: set[str] = set()
     for i, item in enumerate(feed_items):
-        spec = _parse_feed(item, f"feeds[{i}]", base_dir, path)
+        spec = _parse_feed(item, f"feeds[{i}]", base_dir, path, check_files)
         if spec.name in seen:
             raise ConfigError(f"{path}: feeds[{i}].name {spec.name!r} is used twice; names must be unique")
         seen.add(spec.name)
@@ -178,7 +183,7 @@ def _parse_es(raw: Any, env: dict[str, str], path: str) -> EsSettings:
     return s
 
 
-def _parse_feed(item: Any, where: str, base_dir: Path, path: str) -> FeedSpec:
+def _parse_feed(item: Any, where: str, base_dir: Path, path: str, check_files: bool = True) -> FeedSpec:
     if not isinstance(item, dict):
         raise ConfigError(f"{path}: {where} must be a mapping with at least 'name' and 'url'")
     unknown = set(item) - _FEED_KEYS
@@ -198,8 +203,11 @@ def _parse_feed(item: Any, where: str, base_dir: Path, path: str) -> FeedSpec:
             url = str((base_dir / local).resolve())
         else:
             url = local
+        if check_files:
+            _check_local(url, item["url"].strip(), f"{path}: {where}.url {item['url']!r} (feed {name!r})")
     else:
-        raise ConfigError(f"{path}: {where}.url {url!r}: only http(s) URLs and file paths or globs are read")
+        raise ConfigError(f"{path}: {where}.url {url!r} (feed {name!r}): only http(s) URLs and file paths or "
+                          f"globs are read{_scheme_hint(url)}")
     agency = item.get("agency")
     if agency is not None and (not isinstance(agency, str) or not agency.strip()):
         raise ConfigError(f"{path}: {where}.agency must be a non-empty string")
@@ -217,6 +225,30 @@ def _parse_feed(item: Any, where: str, base_dir: Path, path: str) -> FeedSpec:
                     full_text=full_text, poll_interval=poll, format=fmt)
 
 
+def _check_local(resolved: str, written: str, named: str) -> None:
+    """A file feed's path must exist, and a glob's folder; an empty drop folder is fine (files come later)."""
+    # Start-up: transforms.sources (feedparser, the HTTP client) only for the commands that read feeds.
+    from transforms.sources.fetch import drop_folder_exists
+
+    if glob.has_magic(resolved):
+        if not drop_folder_exists(resolved):
+            raise ConfigError(f"{named}: the folder {os.path.dirname(resolved)} does not exist"
+                              f"{_scheme_hint(written)}")
+        if not glob.glob(resolved):
+            log.warning("%s: nothing matches yet (an empty drop folder is fine: its files are read as they come)",
+                        named)
+    elif os.path.isdir(resolved):
+        raise ConfigError(f"{named}: {resolved} is a folder: name its files with a glob, e.g. "
+                          f"{os.path.join(resolved, '*.xml')}")
+    elif not os.path.exists(resolved):
+        raise ConfigError(f"{named}: no such file {resolved}{_scheme_hint(written)}")
+
+
+def _scheme_hint(url: str) -> str:
+    """For a url that starts like a host: how to write it as a web feed."""
+    return f"; a web feed needs its scheme: 'http://{url}'" if _HOST_LIKE.match(url) else ""
+
+
 def _read_feed_files(base_dir: Path, pattern: str, path: str) -> list[Any]:
     full = pattern if os.path.isabs(pattern) else str(base_dir / pattern)
     files = sorted(glob.glob(full))
@@ -224,14 +256,37 @@ def _read_feed_files(base_dir: Path, pattern: str, path: str) -> list[Any]:
         raise ConfigError(f"{path}: feed_files: {pattern!r} matches no file")
     items: list[Any] = []
     for f in files:
-        try:
-            data = yaml.safe_load(Path(f).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
-            raise ConfigError(f"{f}: cannot read feed file: {e}") from e
+        data = _read_yaml(Path(f), "the feed file")
         if isinstance(data, dict):
             data = data.get("feeds", [])
         items += _as_list(data or [], f"{f}: feeds", path)
     return items
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    """A YAML file's data; every way it can be unreadable is one ConfigError line naming the file."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not {what}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read {what}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: {what} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}): "
+                          f"is it the right file?") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: {what} is not valid YAML: {_yaml_problem(e)}") from None
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """PyYAML's several-line message as one line: the problem and where."""
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        return f"{e.problem or e.context or 'syntax error'}{where}"
+    return " ".join(str(e).split())
 
 
 def _as_list(value: Any, key: str, path: str) -> list[Any]:

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_HOST = "http://127.0.0.1:9200"
 DEFAULT_INDEX = "wirenews-articles"
+# The auxiliary indices (feed state, dead letters), like the article template in configs/: one shard, and a
+# replica only where a second data node can hold it (index.auto_expand_replicas), so a single development
+# node is green and a production cluster keeps one replica.
+AUX_INDEX_SETTINGS: dict[str, object] = {"number_of_shards": 1, "auto_expand_replicas": "0-1"}
 
 
 @dataclass

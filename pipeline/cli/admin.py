@@ -7,13 +7,13 @@ import json
 import os
 import sys
 
-from pipeline.cli.common import EXIT_FAILURES, EXIT_OK, connect, load_config_or_exit, log
+from pipeline.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, connect, load_config_or_exit, log
 from pipeline.elasticsearch import kibana
-from pipeline.elasticsearch.bootstrap import bootstrap, migrate, write_index
+from pipeline.elasticsearch.bootstrap import BootstrapError, bootstrap, migrate, write_index
 
 
 def cmd_kibana(args: argparse.Namespace) -> int:
-    alias = load_config_or_exit(args.config).es.index if args.config else None
+    alias = load_config_or_exit(args.config, check_files=False).es.index if args.config else None
     if args.action == "export":
         sys.stdout.write(kibana.export_objects(alias=alias))
         return EXIT_OK
@@ -31,7 +31,7 @@ def cmd_kibana(args: argparse.Namespace) -> int:
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Index versions: bootstrap (idempotent), status, or migrate to a new version behind the alias."""
-    cfg = load_config_or_exit(args.config)
+    cfg = load_config_or_exit(args.config, check_files=False)
     client = connect(cfg)
     try:
         if args.action == "bootstrap":
@@ -41,6 +41,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         else:
             current = write_index(client, cfg.es.index)
             print(f"{cfg.es.index} -> {current or '(not created yet)'}")
+    except BootstrapError as e:  # the cluster is in a state we do not touch: the message says what to do
+        raise UsageError(f"{cfg.es.index}: {e}") from None
     finally:
         client.close()
     return EXIT_OK

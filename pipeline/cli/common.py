@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.cli.parser import UsageError
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.elasticsearch.connection import ConnectionProblem, check_connection
 from transforms.elastic import make_client
@@ -15,16 +16,28 @@ log = logging.getLogger("wirenews")
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
 
+__all__ = ["EXIT_CONFIG", "EXIT_FAILURES", "EXIT_OK", "UsageError", "connect", "load_config_or_exit", "log",
+           "one_line", "read_input"]
+
 
 def read_input(path: str | None) -> str:
+    """A file's text, or standard input's for ``-``; undecodable bytes become U+FFFD rather than an error."""
     if not path or path == "-":
-        return sys.stdin.read()
-    return Path(path).read_text(encoding="utf-8", errors="replace")
-
-
-def load_config_or_exit(path: str) -> Config:
+        return sys.stdin.buffer.read().decode("utf-8", errors="replace")
     try:
-        return load_config(path)
+        return Path(path).read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a file") from None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def load_config_or_exit(path: str, *, check_files: bool = True) -> Config:
+    """The config, or exit 2 naming the key; ``check_files`` False for commands that never read feeds."""
+    try:
+        return load_config(path, check_files=check_files)
     except ConfigError as e:
         log.error("configuration error: %s", e)
         raise SystemExit(EXIT_CONFIG) from e

@@ -7,10 +7,28 @@ pays for the libraries it uses and no others (Beam and spaCy take seconds each t
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from pipeline import __version__
+from pipeline.elasticsearch.search import FACETS
 
 RUN_EPILOG = "Other arguments are Beam pipeline options, e.g. --direct_num_workers=2 or --runner=PrismRunner."
+
+
+class UsageError(Exception):
+    """Input the user can fix (a file, an option, a filter): reported as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors raised as one-line UsageErrors instead of a usage page and an exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option a parser knows (argparse keeps them only on its actions)."""
+    return [s for action in parser._actions for s in action.option_strings]
 
 
 def _config(parser: argparse.ArgumentParser, *, required: bool = True, help_text: str | None = None) -> None:
@@ -19,13 +37,13 @@ def _config(parser: argparse.ArgumentParser, *, required: bool = True, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         type=str.upper, help="how much to log on stderr (default INFO)")
     common.add_argument("--log-format", default="text", choices=["text", "json"],
                         help="log lines as text or as JSON objects (default text)")
 
-    ap = argparse.ArgumentParser(prog="wirenews", description="Wire news from feeds to Elasticsearch.")
+    ap = Parser(prog="wirenews", description="Wire news from feeds to Elasticsearch.")
     ap.add_argument("--version", action="version", version=f"wirenews {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -47,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--stories", action="store_true",
                         help="one hit per story (its copies collapsed), with the number of copies")
     search.add_argument("--filter", action="append", metavar="FACET=VALUE",
-                        help="e.g. --filter agency=xinhua --filter person='Xi Jinping'")
+                        help=f"only articles with this facet value, e.g. --filter agency=xinhua "
+                             f"--filter person='Xi Jinping'; facets: {', '.join(FACETS)}")
     search.add_argument("--include-withdrawn", action="store_true",
                         help="also show articles their agency killed or withheld (left out by default)")
     search.set_defaults(handler="search:cmd_search")
@@ -84,6 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help="migrate: a new version with the current template, documents copied, alias switched")
     _config(idx)
     idx.set_defaults(handler="admin:cmd_index")
+
+    dead = sub.add_parser("deadletter", parents=[common], help="documents Elasticsearch refused: list, replay",
+                          description="Dead letters are kept in the index <alias>-deadletter, and in a local "
+                                      "NDJSON file when that index could not be written.")
+    dead.add_argument("action", choices=["list", "replay"],
+                      help="list: records, reasons and counts; replay: send them again, remove what lands")
+    _config(dead)
+    dead.add_argument("--reason", metavar="TEXT",
+                      help="only records whose error type or reason contains TEXT (case-insensitive)")
+    dead.add_argument("--file", metavar="PATH", default=None,
+                      help="the local dead-letter file (default WIRENEWS_DEADLETTER_FILE, else "
+                           "wirenews-deadletter.ndjson in the working directory)")
+    dead.add_argument("--json", action="store_true", help="list: print the records as JSON")
+    dead.set_defaults(handler="deadletter:cmd_deadletter")
 
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config.add_argument("action", choices=["check"], help="check: validate the config without running anything")

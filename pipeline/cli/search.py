@@ -1,29 +1,37 @@
-"""`wirenews search`: a query over the alias, printed with its facets."""
+"""`wirenews search`: a query over the alias, printed with its facets; by story with ``--stories``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from pipeline.cli.common import EXIT_OK, connect, load_config_or_exit
-from pipeline.elasticsearch.search import build_query, format_results
+from elasticsearch import NotFoundError
+
+from pipeline.cli.common import EXIT_OK, UsageError, connect, load_config_or_exit
+from pipeline.elasticsearch.search import FilterError, build_query, format_results, parse_filters
 from transforms.stories import StoryStore
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    cfg = load_config_or_exit(args.config)
-    client = connect(cfg)
-    filters = dict(f.split("=", 1) for f in args.filter or [])
     try:
-        resp = client.search(index=cfg.es.index, body=build_query(args.query, size=args.size, filters=filters,
-                                                                  stories=args.stories,
-                                                                  include_withdrawn=args.include_withdrawn))
+        filters = parse_filters(args.filter)
+    except FilterError as e:
+        raise UsageError(str(e)) from None
+    cfg = load_config_or_exit(args.config, check_files=False)
+    client = connect(cfg)
+    try:
+        resp = client.search(index=cfg.es.index, **build_query(args.query, size=args.size, filters=filters,
+                                                               stories=args.stories,
+                                                               include_withdrawn=args.include_withdrawn))
         body = resp.body if hasattr(resp, "body") else resp
         stories = None
         if args.stories:
             ids = [h["_source"]["story"]["id"] for h in body["hits"]["hits"]
                    if (h.get("_source", {}).get("story") or {}).get("id")]
             stories = StoryStore(client, cfg.es.index).stories(ids)
+    except NotFoundError:
+        raise UsageError(f"{cfg.es.index}: no such index or alias on {', '.join(cfg.es.hosts)}: nothing was "
+                         f"indexed with this config yet (wirenews run -c {args.config})") from None
     finally:
         client.close()
     if args.json:

@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from pipeline.cli.common import EXIT_FAILURES, EXIT_OK, log, read_input
+from pipeline.cli.common import EXIT_FAILURES, EXIT_OK, UsageError, log, read_input
 from transforms.cleaning import Cleaner
 from transforms.entities import Tagger
 
@@ -25,7 +25,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_tag(args: argparse.Namespace) -> int:
     text = read_input(args.file)
-    tagger = Tagger.load(model=args.model)  # once, for every line of JSON Lines input too
+    try:
+        tagger = Tagger.load(model=args.model)  # once, for every line of JSON Lines input too
+    except OSError as e:  # the model is missing or fails its check: the message says what to install
+        raise UsageError(f"--model {args.model}: {e}") from None
     lines = json_lines(text)
     if lines is None:
         item = (args.title or "", text)

@@ -18,7 +18,7 @@ from typing import Any
 
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, helpers
 
-from transforms.elastic import EsSettings
+from transforms.elastic import AUX_INDEX_SETTINGS, EsSettings
 from transforms.resources import config_path
 from transforms.sources import FeedStateStore
 from transforms.stories import StoryStore
@@ -112,7 +112,8 @@ def ensure_aux_indices(client: Elasticsearch, settings: EsSettings) -> tuple[str
     ``transforms.stories``), so their mappings are the same whichever runs first.
     """
     try:
-        client.indices.create(index=settings.deadletter_index, mappings=DEADLETTER_MAPPINGS)
+        client.indices.create(index=settings.deadletter_index, mappings=DEADLETTER_MAPPINGS,
+                              settings=AUX_INDEX_SETTINGS)
         log.info("Created index %s", settings.deadletter_index)
     except BadRequestError as e:
         if _error_type(e) != "resource_already_exists_exception":
@@ -186,8 +187,28 @@ def index_mapping_version(client: Elasticsearch, index: str) -> int | None:
     return int(version) if version is not None else None
 
 
+def has_reindex(client: Elasticsearch) -> bool | None:
+    """Whether every node carries the reindex module; None when the cluster will not say (no ``monitor``).
+
+    Asked first because a ``_reindex`` a node does not serve answers 405, which the client takes for a
+    failing node: a successful migration would end with its warnings about the node being put on timeout.
+    """
+    try:
+        resp = client.nodes.info(metric="plugins", filter_path="nodes.*.modules.name")
+    except ApiError as e:
+        if e.meta.status in (401, 403):
+            return None
+        raise
+    nodes = dict(resp).get("nodes") or {}
+    return bool(nodes) and all(any(m.get("name") == "reindex" for m in n.get("modules") or [])
+                               for n in nodes.values())
+
+
 def _copy_documents(client: Elasticsearch, source: str, dest: str) -> int:
     """Server-side ``_reindex`` where the cluster has it; a scroll-and-bulk copy otherwise (core-only nodes)."""
+    if has_reindex(client) is False:
+        log.info("This cluster has no _reindex (core-only node): copying with scroll and bulk")
+        return _scroll_copy(client, source, dest)
     try:
         resp = client.reindex(source={"index": source}, dest={"index": dest, "op_type": "create"},
                               wait_for_completion=True, refresh=True, conflicts="abort")
@@ -200,6 +221,10 @@ def _copy_documents(client: Elasticsearch, source: str, dest: str) -> int:
         if e.meta.status not in (400, 404, 405) or _error_type(e) not in ("", "unknown"):
             raise
         log.info("This cluster has no _reindex (core-only node): copying with scroll and bulk")
+    return _scroll_copy(client, source, dest)
+
+
+def _scroll_copy(client: Elasticsearch, source: str, dest: str) -> int:
     actions = ({"_op_type": "create", "_index": dest, "_id": hit["_id"], "_source": hit["_source"]}
                for hit in helpers.scan(client, index=source, query={"query": {"match_all": {}}}, size=500))
     ok, errors = helpers.bulk(client, actions, chunk_size=500, raise_on_error=False, stats_only=False)

@@ -41,7 +41,7 @@ def check_connection(settings: EsSettings, client: Elasticsearch | None = None) 
     finally:
         if own:
             es.close()
-    log.info("Elasticsearch at %s is usable (auth: %s, security %s)", where, settings.auth_kind,
+    log.debug("Elasticsearch at %s is usable (auth: %s, security %s)", where, settings.auth_kind,
              "on" if security_on else "off")
 
 

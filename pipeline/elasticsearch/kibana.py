@@ -2,13 +2,16 @@
 
 They ship as NDJSON in ``configs/kibana/wirenews.ndjson`` (the format of Kibana's
 own export) and are loaded with the saved-objects import API. The data view's
-title is the alias; for an alias other than the default, ``export_objects``
-rewrites it, and only it, so the objects keep their ids and references.
+title is the alias. For an alias other than the default, ``export_objects`` gives
+every object an id and a title of that alias's own (``wirenews-latest--<alias>``,
+"Wire news: latest (<alias>)") and points the references at them, so the objects of
+two configs live side by side in one Kibana instead of overwriting each other.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import logging
 import re
@@ -19,12 +22,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from transforms.elastic import DEFAULT_INDEX
 from transforms.resources import config_path
 
 log = logging.getLogger(__name__)
 
 OBJECTS_PATH = config_path("kibana", "wirenews.ndjson")
-DEFAULT_ALIAS = "wirenews-articles"
+DEFAULT_ALIAS = DEFAULT_INDEX  # the alias the shipped objects are written for
 _KQL_FIELD = re.compile(r"([A-Za-z@_][\w.@]*)\s*:")
 
 
@@ -37,13 +41,42 @@ def load_objects(path: Path = OBJECTS_PATH) -> list[dict[str, Any]]:
 
 
 def export_objects(alias: str | None = None, path: Path = OBJECTS_PATH) -> str:
-    """The NDJSON to import; with ``alias``, the data view points at that alias instead of the default."""
+    """The NDJSON to import; with an alias other than the default, objects of that alias's own."""
     objects = load_objects(path)
-    if alias:
-        for obj in objects:
-            if obj["type"] == "index-pattern":
-                obj["attributes"]["title"] = alias
+    if alias and alias != DEFAULT_ALIAS:
+        objects = objects_for_alias(objects, alias)
     return "".join(json.dumps(o, ensure_ascii=False, separators=(",", ":")) + "\n" for o in objects)
+
+
+def object_id(shipped_id: str, alias: str) -> str:
+    """The id of a shipped object for ``alias``: unchanged for the default alias, else suffixed with it.
+
+    No shipped id contains ``--``, so the suffix tells the alias apart and two aliases never share an id.
+    """
+    return shipped_id if alias == DEFAULT_ALIAS else f"{shipped_id}--{alias}"
+
+
+def objects_for_alias(objects: list[dict[str, Any]], alias: str) -> list[dict[str, Any]]:
+    """Copies of the objects for ``alias``: the data view on it, ids, titles and references of its own."""
+    ids = {o["id"] for o in objects}
+    out = []
+    for obj in copy.deepcopy(objects):
+        obj["id"] = object_id(obj["id"], alias)
+        attrs = obj["attributes"]
+        if obj["type"] == "index-pattern":
+            attrs["title"] = alias  # the index pattern proper
+            attrs["name"] = f"{attrs.get('name') or 'Wire news'} ({alias})"
+        else:
+            attrs["title"] = f"{attrs['title']} ({alias})"
+            if attrs.get("visState"):
+                state = json.loads(attrs["visState"])
+                state["title"] = attrs["title"]
+                attrs["visState"] = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+        for ref in obj.get("references") or []:
+            if ref["id"] in ids:
+                ref["id"] = object_id(ref["id"], alias)
+        out.append(obj)
+    return out
 
 
 def import_objects(kibana_url: str, *, api_key: str | None = None, username: str | None = None,

@@ -9,9 +9,18 @@ pipeline.runners.flink fills in the cached job server jar and the rest a run nee
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import logging
+from typing import NoReturn
 
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    StandardOptions,
+    WorkerOptions,
+    _BeamArgumentParser,
+)
 from apache_beam.runners.runner import PipelineRunner
 
 from pipeline import LOCAL_RUNNERS, NOISY_LOGGERS
@@ -20,6 +29,49 @@ from pipeline.runners import flink, local
 log = logging.getLogger(__name__)
 
 EXIT_SETUP = 2  # the CLI's exit code for a problem found before anything runs
+
+# Modules whose import registers a runner's own options: Beam knows an option once the PipelineOptions
+# subclass declaring it has been imported, and runner modules declare theirs beside the runner. Each is
+# imported before an option is refused as unknown; a runner added to wirenews adds its module here.
+RUNNER_OPTION_MODULES: tuple[str, ...] = (
+    "apache_beam.runners.dask.dask_runner",  # DaskOptions: --dask_client_address, --dask_connection_timeout, ...
+)
+
+
+class BeamOptionError(ValueError):
+    """A Beam option with a value Beam's own parser refuses (``--direct_num_workers=two``)."""
+
+
+class _OptionParser(_BeamArgumentParser):
+    """Beam's option parser, raising instead of printing a usage page and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BeamOptionError(message)
+
+
+def beam_option_parser() -> argparse.ArgumentParser:
+    """The parser Beam builds from its option registry (``PipelineOptions.get_all_options``): every
+    PipelineOptions subclass imported so far adds its ``_add_argparse_args``."""
+    parser = _OptionParser(allow_abbrev=False, add_help=False)
+    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)  # noqa: SLF001 - the registry Beam itself reads
+    return parser
+
+
+def unknown_options(beam_args: list[str]) -> list[str]:
+    """The arguments Beam would discard as unparseable ("Discarding unparseable args"), after the runner
+    option modules are imported; raises BeamOptionError for a known option with a value Beam refuses."""
+    _, unknown = beam_option_parser().parse_known_args(beam_args)
+    if unknown:  # runner modules only when needed: the Dask runner's import alone takes about a second
+        for module in RUNNER_OPTION_MODULES:
+            importlib.import_module(module)
+        _, unknown = beam_option_parser().parse_known_args(beam_args)
+    return unknown
+
+
+def beam_option_strings() -> list[str]:
+    """Every option Beam knows now, for suggestions."""
+    return [s for action in beam_option_parser()._actions for s in action.option_strings]
 
 
 def make_options(beam_args: list[str], *, streaming: bool = False) -> PipelineOptions:

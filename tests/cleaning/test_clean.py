@@ -92,6 +92,12 @@ def test_end_rule_never_cuts_mid_sentence(cleaner: Cleaner) -> None:
     assert [r.rule for r in result.refused] == ["xinhua.enditem"]
 
 
+def test_clean_json_lists_refused_removals(cleaner: Cleaner) -> None:
+    """What `wirenews clean` prints: the candidates the safety check refused, beside what was removed."""
+    out = cleaner.clean("Officials met the envoy Enditem", agency="xinhua").to_json()
+    assert out["refused"] == [{"rule": "xinhua.enditem", "text": "Enditem"}] and out["removed"] == []
+
+
 def test_bad_pack_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("pack: bad\nrules:\n  - name: x\n    where: middle\n    pattern: a\n")
     with pytest.raises(RuleError, match="where"):
@@ -124,6 +130,19 @@ def test_clean_article_fills_fields(cleaner: Cleaner) -> None:
     assert set(out.cleaning["rules"]) == {"generic.byline", "xinhua.dateline", "xinhua.enditem"}
     assert out.content_hash == content_hash("Xi meets Putin", "Leaders met.")
     assert art.text == ""  # the input is not mutated
+
+
+def test_title_summary_and_authors_get_the_bodys_mojibake_repair(cleaner: Cleaner) -> None:
+    """A double-encoded feed is double-encoded in its title too (UTF-8 read as Windows-1252)."""
+    broken = "Infineon-Chef: „Ohne uns fährt kein Fahrzeug autonom“".encode().decode("cp1252")
+    assert broken.startswith("Infineon-Chef: â€ž")
+    art = _article(title=broken, summary_html=f"<p>{broken}</p>", content_html="<p>Der Chef sprach.</p>",
+                   authors=["Jürgen Müller".encode().decode("cp1252"), " "])
+    out = clean_article(art, cleaner)
+    assert out.title == "Infineon-Chef: „Ohne uns fährt kein Fahrzeug autonom“"
+    assert out.summary_html == f"<p>{out.title}</p>"  # markup kept, text repaired
+    assert out.authors == ["Jürgen Müller"]
+    assert out.content_hash == content_hash(out.title, "Der Chef sprach.")
 
 
 def test_clean_article_keeps_given_agency_and_authors(cleaner: Cleaner) -> None:

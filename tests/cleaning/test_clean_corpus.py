@@ -11,6 +11,7 @@ import json
 import os
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,9 +19,11 @@ import feedparser
 import ftfy
 import pytest
 
-from transforms.cleaning.cleaner import Cleaner
+from transforms.article import FeedSpec
+from transforms.cleaning.cleaner import Cleaner, clean_article
 from transforms.cleaning.engine import CleanResult
 from transforms.cleaning.html_text import to_paragraphs
+from transforms.sources.feeds import parse_feed
 
 CORPORA = Path(os.environ.get("WIRENEWS_CORPORA", Path(__file__).resolve().parents[3] / "shared" / "corpora"))
 FEEDS = CORPORA / "feeds"
@@ -98,6 +101,23 @@ def test_text_is_normalised(report: Report) -> None:
         assert not any(ord(ch) < 32 and ch != "\n" for ch in text), item.feed
         assert "\u00a0" not in text and "  " not in text and "\n\n\n" not in text, item.feed
         assert not ftfy.is_bad(text), (item.feed, text[:200])  # double-encoded feeds are repaired
+
+
+@needs_feeds
+def test_titles_summaries_and_authors_are_repaired_like_bodies() -> None:
+    """Every entry as the pipeline reads it (feed parsing, then the clean stage): no mojibake left outside
+    the body either (the double-encoded German and French feeds had it in their titles)."""
+    cleaner = Cleaner.from_dir()
+    now = datetime.now(timezone.utc)
+    checked = 0
+    for path in sorted(p for p in FEEDS.rglob("*") if p.is_file()):
+        feed = FeedSpec(name=path.stem, url=str(path))
+        for article in parse_feed(path.read_bytes(), {}, feed, str(path), now).articles:
+            out = clean_article(article, cleaner)
+            for text in (out.title, out.summary_html, *out.authors):
+                assert not ftfy.is_bad(text), (str(path.relative_to(FEEDS)), text[:120])
+            checked += 1
+    assert checked > 300
 
 
 @needs_feeds

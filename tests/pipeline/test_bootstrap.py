@@ -12,10 +12,12 @@ from pipeline.elasticsearch.bootstrap import (
     BootstrapError,
     bootstrap,
     ensure_aux_indices,
+    has_reindex,
     load_template,
     migrate,
     write_index,
 )
+from transforms.elastic import AUX_INDEX_SETTINGS
 from transforms.sink.bulk import ElasticsearchSink, IndexRequest
 
 pytestmark = pytest.mark.integration
@@ -67,6 +69,34 @@ def test_aux_indices_are_created_once(es_settings, es_client):
     store.put(FeedState(name="feed-a", url="http://127.0.0.1/x.xml", etag='"abc"', consecutive_failures=2,
                         next_poll_at="2026-01-01T00:05:00Z"))
     assert store.get("feed-a").etag == '"abc"'
+
+
+def test_every_index_is_green_on_the_single_local_node(es_settings, es_client):
+    """The template and the auxiliary indices expand replicas to the data nodes there are (0-1): no
+    unassigned replica on one node, one replica on a production cluster."""
+    alias = es_settings.index
+    assert load_template()["template"]["settings"]["auto_expand_replicas"] == AUX_INDEX_SETTINGS[
+        "auto_expand_replicas"] == "0-1"
+    bootstrap(es_client, alias)
+    ensure_aux_indices(es_client, es_settings)
+    names = [f"{alias}-v1", es_settings.deadletter_index, es_settings.state_index]
+    health = es_client.cluster.health(index=names, wait_for_status="green", timeout="20s").body
+    assert health["status"] == "green" and not health["timed_out"]
+    for name in names:
+        settings = es_client.indices.get_settings(index=name).body[name]["settings"]["index"]
+        assert settings["auto_expand_replicas"] == "0-1" and settings["number_of_replicas"] == "0"
+
+
+def test_migrate_on_a_node_without_reindex_leaves_no_client_warnings(es_settings, es_client, caplog):
+    """The core-only node has no _reindex: migrate asks first rather than let a 405 mark the node dead."""
+    alias = es_settings.index
+    bootstrap(es_client, alias)
+    ElasticsearchSink(es_client, alias).write([IndexRequest("one", {"title": "One"})])
+    assert has_reindex(es_client) is False
+    with caplog.at_level(logging.DEBUG, logger="elastic_transport"):
+        migrate(es_client, alias)
+    assert not [r for r in caplog.records if r.name.startswith("elastic_transport") and r.levelno >= logging.WARNING]
+    assert "_reindex" not in " ".join(r.getMessage() for r in caplog.records if r.name.startswith("elastic_"))
 
 
 def test_migrate_copies_everything_and_switches_the_alias_atomically(es_settings, es_client, caplog):

@@ -84,6 +84,8 @@ def test_username_without_password_is_refused():
 
 def test_file_paths_resolve_against_the_config_and_feed_files_are_read(tmp_path):
     (tmp_path / "feeds.d").mkdir()
+    (tmp_path / "drop").mkdir()
+    (tmp_path / "replay.xml").write_text("<rss/>")
     (tmp_path / "feeds.d" / "a.yaml").write_text("feeds:\n  - name: drop\n    url: drop/*.xml\n")
     (tmp_path / "wn.yaml").write_text("feed_files: [feeds.d/*.yaml]\nfeeds:\n  - name: local\n    url: replay.xml\n")
     cfg = load_config(tmp_path / "wn.yaml")
@@ -91,12 +93,71 @@ def test_file_paths_resolve_against_the_config_and_feed_files_are_read(tmp_path)
     assert urls == {"local": str(tmp_path / "replay.xml"), "drop": str(tmp_path / "drop/*.xml")}
 
 
+def one_feed(tmp_path, url: str) -> Path:
+    path = tmp_path / "wn.yaml"
+    path.write_text(f"feeds:\n  - name: wire\n    url: '{url}'\n")
+    return path
+
+
+@pytest.mark.parametrize(("url", "needle"), [
+    ("127.0.0.1:8765/x.xml", "a web feed needs its scheme: 'http://127.0.0.1:8765/x.xml'"),
+    ("www.example.org/feed.xml", "a web feed needs its scheme: 'http://www.example.org/feed.xml'"),
+    ("localhost:8765/feed.xml", "a web feed needs its scheme: 'http://localhost:8765/feed.xml'"),
+])
+def test_a_feed_url_without_its_scheme_is_refused_with_the_url_to_write(tmp_path, url, needle):
+    with pytest.raises(ConfigError) as e:
+        load_config(one_feed(tmp_path, url))
+    message = str(e.value)
+    assert "feeds[0].url" in message and "(feed 'wire')" in message and needle in message
+    assert "\n" not in message
+
+
+def test_a_file_or_folder_that_is_not_there_is_refused_at_config_time(tmp_path):
+    with pytest.raises(ConfigError, match=r"feeds\[0\]\.url 'replay.xml' \(feed 'wire'\): no such file") as e:
+        load_config(one_feed(tmp_path, "replay.xml"))
+    assert "scheme" not in str(e.value)  # a file name is not taken for a host
+    with pytest.raises(ConfigError, match="the folder .*/drop does not exist"):
+        load_config(one_feed(tmp_path, "drop/*.xml"))
+    (tmp_path / "drop").mkdir()
+    with pytest.raises(ConfigError, match=r"is a folder: name its files with a glob, e\.g\. .*/drop/\*\.xml"):
+        load_config(one_feed(tmp_path, "drop"))
+
+
+def test_an_empty_drop_folder_is_accepted_with_a_warning(tmp_path, caplog):
+    (tmp_path / "drop").mkdir()
+    cfg = load_config(one_feed(tmp_path, "drop/*.xml"))
+    assert cfg.feeds[0].url == str(tmp_path / "drop" / "*.xml")
+    assert "nothing matches yet" in caplog.text
+    (tmp_path / "drop" / "one.xml").write_text("<rss/>")
+    caplog.clear()
+    load_config(one_feed(tmp_path, "drop/*.xml"))
+    assert "nothing matches" not in caplog.text
+
+
+def test_commands_that_read_no_feed_skip_the_file_checks(tmp_path):
+    cfg = load_config(one_feed(tmp_path, "/srv/nowhere/*.xml"), check_files=False)
+    assert cfg.feeds[0].url == "/srv/nowhere/*.xml"
+
+
 def test_unreadable_or_invalid_yaml(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.yaml")
     (tmp_path / "bad.yaml").write_text("feeds: [\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="not valid YAML: .* at line 2, column 1$"):
         load_config(tmp_path / "bad.yaml")
+    with pytest.raises(ConfigError, match="is a directory, not the config"):
+        load_config(tmp_path)
+
+
+def test_a_binary_config_or_feed_file_is_named_not_a_traceback(tmp_path):
+    (tmp_path / "wn.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xb5")
+    with pytest.raises(ConfigError, match=r"wn\.yaml: the config is not UTF-8 text \(byte 0x89 at offset 0\)"):
+        load_config(tmp_path / "wn.yaml")
+    (tmp_path / "feeds.d").mkdir()
+    (tmp_path / "feeds.d" / "a.yaml").write_bytes("feeds: [{name: caf\u00e9}]".encode("latin-1"))
+    (tmp_path / "wn.yaml").write_text("feed_files: [feeds.d/*.yaml]\n")
+    with pytest.raises(ConfigError, match=r"a\.yaml: the feed file is not UTF-8 text \(byte 0xe9 at offset 18\)"):
+        load_config(tmp_path / "wn.yaml")
 
 
 def test_a_feed_may_force_how_its_bodies_are_read():

@@ -22,16 +22,37 @@ from pipeline.elasticsearch.kibana import (
 )
 
 
-def test_export_is_the_shipped_file_and_an_alias_changes_only_the_data_view_title():
+def test_export_is_the_shipped_file_for_the_default_alias():
     assert export_objects() == OBJECTS_PATH.read_text(encoding="utf-8")
-    other = [json.loads(line) for line in export_objects("news-v").splitlines()]
+    assert export_objects("wirenews-articles") == OBJECTS_PATH.read_text(encoding="utf-8")
+
+
+def test_another_alias_gets_objects_of_its_own_with_references_that_follow():
     shipped = load_objects()
-    assert len(other) == len(shipped)
-    for a, b in zip(other, shipped, strict=True):
-        if a["type"] == "index-pattern":
-            assert a["attributes"]["title"] == "news-v"
-            a["attributes"]["title"] = b["attributes"]["title"]
+    other = [json.loads(line) for line in export_objects("news-fr").splitlines()]
+    again = [json.loads(line) for line in export_objects("news-de").splitlines()]
+    assert len(other) == len(shipped) == len(again)
+    ids = {o["id"] for o in other}
+    assert ids.isdisjoint({o["id"] for o in shipped}) and ids.isdisjoint({o["id"] for o in again})
+    assert ids == {f"{o['id']}--news-fr" for o in shipped}
+    for obj in other:
+        for ref in obj["references"]:
+            assert ref["id"] in ids, (obj["id"], ref)  # every reference points at this alias's objects
+    view = next(o for o in other if o["type"] == "index-pattern")
+    assert view["attributes"]["title"] == "news-fr" and view["attributes"]["name"] == "Wire news (news-fr)"
+    assert all(o["attributes"]["title"].endswith("(news-fr)") for o in other if o["type"] != "index-pattern")
+    for a, b in zip(other, shipped, strict=True):  # nothing else changes
+        for obj in (a, b):
+            obj.pop("id"), obj.pop("references")
+            obj["attributes"].pop("title"), obj["attributes"].pop("name", None), obj["attributes"].pop("visState", None)
         assert a == b
+
+
+def test_import_sends_the_objects_of_the_configs_alias(kibana):
+    k = kibana()
+    import_objects(k.url, alias="news-fr")
+    sent = k.requests[0][2].decode()
+    assert '"id":"wirenews-articles--news-fr"' in sent and '"id":"wirenews-articles"' not in sent
 
 
 def test_the_objects_reference_each_other_consistently():

@@ -1,6 +1,18 @@
 """The search query and its rendering (the live search is covered end to end)."""
 
-from pipeline.elasticsearch.search import build_query, format_results
+import inspect
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline.elasticsearch.search import (
+    FilterError,
+    build_query,
+    format_results,
+    head_words,
+    parse_filters,
+    tail_words,
+)
 
 
 def test_query_searches_title_and_body_with_facets_and_filters():
@@ -49,7 +61,7 @@ def test_a_withdrawn_article_is_marked_and_wire_fields_shown():
 def test_stories_collapse_by_story_id_and_show_the_copies():
     q = build_query("drought", stories=True)
     assert q["collapse"] == {"field": "story.id", "inner_hits": {"name": "copies", "size": 0}}
-    assert q["aggs"]["stories"] == {"cardinality": {"field": "story.id"}} and "story" in q["_source"]
+    assert q["aggs"]["stories"] == {"cardinality": {"field": "story.id"}} and "story" in q["source"]
     assert "collapse" not in build_query("drought")
     hit = {"_source": {"title": "Kenya launches drought relief", "story": {"id": "s1", "first_source": "Xinhua"}},
            "inner_hits": {"copies": {"hits": {"total": {"value": 2}}}}}
@@ -58,3 +70,31 @@ def test_stories_collapse_by_story_id_and_show_the_copies():
                                                              "first_seen_at": "2026-11-27T17:20:00Z"}}})
     assert text.startswith('2 stories (5 article(s)) match "drought"')
     assert "story s1: 4 copies (2 matching), first from Xinhua at 2026-11-27T17:20:00Z" in text
+
+
+def test_filters_are_facet_equals_value_with_a_known_facet():
+    assert parse_filters(["agency=xinhua", "Person=Xi Jinping"]) == {"agency": "xinhua", "person": "Xi Jinping"}
+    assert parse_filters(None) == {}
+    for bad, needle in (("agency", "write FACET=VALUE"), ("agency=", "write FACET=VALUE"),
+                        ("agncy=tass", "no facet 'agncy'; the facets are source, agency, language")):
+        with pytest.raises(FilterError, match=needle):
+            parse_filters([bad])
+
+
+def test_the_query_is_keyword_arguments_of_the_clients_search():
+    """No ``body=``: every key is a keyword argument of ``search`` in the client (the 8.x client has the same)."""
+    accepted = set(inspect.signature(Elasticsearch.search).parameters)
+    assert set(build_query("x", filters={"agency": "xinhua"})) <= accepted - {"body"}
+
+
+def test_excerpts_are_cut_at_word_boundaries():
+    body = "The talks resumed on Monday. Both delegations agreed that the harbour accord would be signed in May."
+    assert body[-70:].startswith("oth ")  # the plain cut falls inside "Both"
+    end = tail_words(body, 70)
+    assert len(end) <= 70 and body.endswith(end) and body[len(body) - len(end) - 1] == " "
+    assert end == "delegations agreed that the harbour accord would be signed in May."
+    start = head_words(body, 30)
+    assert start == "The talks resumed on Monday." and body.startswith(start + " ")
+    assert tail_words("short", 70) == "short" and len(tail_words("x" * 100, 70)) == 70  # one long word: cut
+    resp = {"hits": {"total": {"value": 1}, "hits": [{"_source": {"title": "T", "body": body}}]}}
+    assert "ends: …'delegations agreed that the harbour accord would be signed in May.'" in format_results(resp, "x")

@@ -80,6 +80,17 @@ def test_dates_are_utc_and_timestamp_falls_back_to_first_seen():
     assert undated["date_source"] == "first_seen"
 
 
+def test_timestamp_is_the_updated_date_when_an_entry_has_only_that():
+    """Atom entries with only <updated> and RSS 1.0 items with only dc:date: their date, not the fetch time."""
+    doc = to_document(article(updated_at="2026-03-30T10:00:00+02:00", first_seen_at="2026-04-02T09:00:00Z",
+                              date_source="updated"), pipeline_version="v", now=NOW)
+    assert doc["@timestamp"] == doc["updated_at"] == "2026-03-30T08:00:00Z"
+    assert doc["date_source"] == "updated" and doc["published_at"] is None
+    both = to_document(article(published_at="2026-03-29T00:00:00Z", updated_at="2026-03-30T00:00:00Z"),
+                       pipeline_version="v", now=NOW)
+    assert both["@timestamp"] == "2026-03-29T00:00:00Z"  # published wins over updated
+
+
 def test_text_fields():
     doc = to_document(article(summary_html="<p>Talks <b>resumed</b>&nbsp;today.</p><script>x()</script>"),
                       pipeline_version="v", now=NOW)

@@ -59,10 +59,11 @@ def test_rss_fields_ids_and_missing_parts():
     assert first.content_html == "<p>Full body</p>" and first.summary_html == "<p>Teaser</p>"
     assert first.enclosures == [{"url": "http://wire.example.com/a/1.jpg", "source": "enclosure",
                                  "type": "image/jpeg", "length": 999}]
-    # a bare guid is scoped to its feed; a URL-less, guid-less item still gets a stable id
-    assert first.id == article_id("1", first.canonical_url, "desk") != article_id("1", "", "other-feed")
+    # a bare guid is scoped to its site's host; a URL-less, guid-less item still gets a stable id
+    assert first.source_domain == "wire.example.com"
+    assert first.id == article_id("1", first.canonical_url, "wire.example.com") != article_id("1", "", "other.org")
     assert second.guid == "" and second.canonical_url == "http://wire.example.com/a/2"
-    assert second.id == article_id("", "http://wire.example.com/a/2", "desk")
+    assert second.id == article_id("", "http://wire.example.com/a/2", "ignored: a URL is global")
     assert "unparsed_date" in second.flags and second.date_source == "first_seen"
     assert third.canonical_url == "" and "no_guid_no_link" in third.flags and third.guid.startswith("content:")
     assert len({a.id for a in res.articles}) == 3
@@ -74,6 +75,27 @@ def test_ids_are_deterministic_across_runs():
                    datetime(2027, 1, 1, tzinfo=timezone.utc))
     assert [x.id for x in a.articles] == [x.id for x in b.articles]
     assert article_id("tag:x,2026:1", "", "a") == article_id("tag:x,2026:1", "", "b")  # a URI guid is global
+
+
+def test_ids_survive_renaming_the_feed_or_moving_it_on_its_site():
+    """Bare guids ("1") are scoped by the site's host, not by the feed's name or URL in the config."""
+    body = (DATA / "rss_plain.xml").read_bytes()
+    now = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    before = parse_feed(body, {}, FeedSpec(name="desk", url="http://wire.example.com/rss"),
+                        "http://wire.example.com/rss", now)
+    renamed = parse_feed(body, {}, FeedSpec(name="wire-desk", url="https://wire.example.com/feeds/all.rss"),
+                         "https://wire.example.com/feeds/all.rss", now)
+    assert [a.id for a in before.articles] == [a.id for a in renamed.articles]
+    assert before.articles[0].guid == "1"
+
+
+def test_a_bare_guid_without_any_link_falls_back_to_the_feed_name():
+    rss = (b'<rss version="2.0"><channel><title>Drop</title><item><guid isPermaLink="false">77</guid>'
+           b"<title>Quay works</title></item></channel></rss>")
+    now = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    a = parse_feed(rss, {}, FeedSpec(name="drop", url="/srv/drop/a.xml"), "/srv/drop/a.xml", now).articles[0]
+    b = parse_feed(rss, {}, FeedSpec(name="other", url="/srv/drop/a.xml"), "/srv/drop/a.xml", now).articles[0]
+    assert a.source_domain == "" and a.id == article_id("77", "", "drop") != b.id
 
 
 def test_ill_formed_feed_keeps_every_entry_and_says_why():

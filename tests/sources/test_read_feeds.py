@@ -133,6 +133,16 @@ def test_missing_file_is_a_named_failure(tmp_path: Path, name: str):
     assert out.state.consecutive_failures == 1
 
 
+def test_an_empty_drop_folder_is_nothing_new_and_a_missing_one_a_failure(tmp_path: Path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    out = process_feed(FeedSpec(name="f", url=str(drop / "*.xml")), None, None, NOW)
+    assert out.status == "unchanged" and not out.errors and out.articles == []
+    assert out.state.consecutive_failures == 0
+    gone = process_feed(FeedSpec(name="f", url=str(tmp_path / "gone" / "*.xml")), None, None, NOW)
+    assert gone.status == "failed" and gone.counts["feed_errors_not_found"] == 1
+
+
 def test_full_text_feed_fetches_the_article_pages(feed_server):
     page = (DATA / "ingest" / "article_page.html").read_bytes()
     feed_server.routes["/story.html"] = Route(body=page, headers={"Content-Type": "text/html"})

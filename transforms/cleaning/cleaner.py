@@ -30,7 +30,7 @@ from pathlib import Path
 
 from transforms.article import Article
 from transforms.cleaning.engine import DEFAULT_SHARE_FLOOR, CleanResult, TextRun, rule_share
-from transforms.cleaning.html_text import normalise_text, to_paragraphs
+from transforms.cleaning.html_text import normalise_text, repair_mojibake, to_paragraphs
 from transforms.cleaning.rules import Pack, load_packs
 
 log = logging.getLogger(__name__)
@@ -203,10 +203,15 @@ def clean_article(article: Article, cleaner: Cleaner) -> Article:
     """A copy of the article with text, dateline, agency, authors, notes, cleaning audit and content hash filled.
 
     A dateline found in the text wins over the one a wire format gave as an element (it is what the agency
-    wrote); editors' notes taken out of the text join the wire item's own editorial note.
+    wrote); editors' notes taken out of the text join the wire item's own editorial note. Title, summary
+    and authors get the body's mojibake repair too: a feed double-encoded in its body is double-encoded in
+    its title as well.
     """
-    raw = article.content_html or article.summary_html
-    result = cleaner.clean(raw, agency=article.agency, domain=article.source_domain or None, title=article.title)
+    title = normalise_text(article.title) if article.title else ""
+    summary_html = repair_mojibake(article.summary_html) if article.summary_html else ""
+    authors = [name for name in (normalise_text(a) for a in article.authors) if name]
+    raw = article.content_html or summary_html
+    result = cleaner.clean(raw, agency=article.agency, domain=article.source_domain or None, title=title)
     for refused in result.refused:
         log.warning("article %s: rule %s refused by the safety check: %r", article.id, refused.rule, refused.text[:120])
     wire = dict(article.wire)
@@ -216,12 +221,14 @@ def clean_article(article: Article, cleaner: Cleaner) -> Article:
     version = f"{wire.get('status')}:{wire.get('version_key')}" if article.wire else ""
     return replace(
         article,
+        title=title,
+        summary_html=summary_html,
         text=result.text,
         dateline=result.dateline or article.dateline,
         agency=article.agency or result.agency,
-        authors=list(article.authors) if article.authors else list(result.authors),
+        authors=authors or list(result.authors),
         cleaning={"rules": list(dict.fromkeys(r.rule for r in result.removed)), "removed_chars": result.removed_chars},
-        content_hash=content_hash(article.title, result.text, version),
+        content_hash=content_hash(title, result.text, version),
         wire=wire,
     )
 

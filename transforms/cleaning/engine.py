@@ -56,6 +56,7 @@ class CleanResult:
             "authors": list(self.authors),
             "notes": list(self.notes),
             "removed": [{"rule": r.rule, "text": r.text} for r in self.removed],
+            "refused": [{"rule": r.rule, "text": r.text} for r in self.refused],
         }
 
     @property

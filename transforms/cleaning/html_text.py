@@ -183,6 +183,13 @@ def _continued(lines: list[str]) -> list[str]:
     return out
 
 
+def repair_mojibake(text: str) -> str:
+    """UTF-8 that was read in another encoding, decoded back (ftfy); markup and everything else as it was."""
+    if text.isascii() or not _MOJIBAKE_HINT_RE.search(text):
+        return text
+    return ftfy.fix_text(text, config=_FTFY)
+
+
 def normalise_text(text: str) -> str:
     """One paragraph (or line): repair, unescape, NFC, controls out, spaces collapsed."""
     if "&" in text and _ENTITY_RE.search(text):
@@ -191,9 +198,7 @@ def normalise_text(text: str) -> str:
         if not text.isprintable():
             text = _C0_RE.sub(" ", text)
         return " ".join(text.split())
-    text = _C0_RE.sub(" ", text)
-    if _MOJIBAKE_HINT_RE.search(text):
-        text = ftfy.fix_text(text, config=_FTFY)
+    text = repair_mojibake(_C0_RE.sub(" ", text))
     text = _C1_RE.sub(" ", text)
     text = _INVISIBLE_RE.sub("", text)
     text = _SPACE_RE.sub(" ", text)

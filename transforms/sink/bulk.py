@@ -40,6 +40,7 @@ from transforms.elastic import is_transient
 log = logging.getLogger(__name__)
 
 DEFAULT_DEADLETTER_FILE = "wirenews-deadletter.ndjson"
+DEADLETTER_FILE_ENV = "WIRENEWS_DEADLETTER_FILE"
 # Bulk requests in flight per writer, as many as the client's own parallel_bulk uses threads.
 DEFAULT_CONCURRENCY = 4
 _FILTER_PATH = "errors,items.*.status,items.*.result,items.*.error"
@@ -139,6 +140,11 @@ def deadletter_record(item: Encoded, index: str, error: dict[str, Any], status: 
     }
 
 
+def deadletter_file() -> str:
+    """The local dead-letter file: ``WIRENEWS_DEADLETTER_FILE``, else a file in the working directory."""
+    return os.environ.get(DEADLETTER_FILE_ENV) or DEFAULT_DEADLETTER_FILE
+
+
 def deadletter_id(record: dict[str, Any]) -> str:
     """Stable per (document id, exact document), so a re-run does not pile up copies."""
     raw = json.dumps(record["document"], sort_keys=True, ensure_ascii=False).encode("utf-8")
@@ -168,7 +174,7 @@ class ElasticsearchSink:
         self.index = index
         self.concurrency = max(1, concurrency)
         self.deadletter_index = deadletter_index
-        self.deadletter_path = deadletter_path or os.environ.get("WIRENEWS_DEADLETTER_FILE") or DEFAULT_DEADLETTER_FILE
+        self.deadletter_path = deadletter_path or deadletter_file()
         self.max_docs = max_docs
         self.max_bytes = max_bytes
         self.max_retries = max_retries

@@ -50,12 +50,12 @@ def to_document(article: Article, *, pipeline_version: str, now: datetime | None
     summary = html_to_text(article.summary_html)
     body = article.text or ""
     doc: dict[str, Any] = {
-        "@timestamp": published or first_seen,
+        "@timestamp": published or updated or first_seen,  # the story's own date when it has one
         "published_at": published,
         "updated_at": updated,
         "first_seen_at": first_seen,
         "ingested_at": ingested,
-        "date_source": article.date_source or ("published" if published else "first_seen"),
+        "date_source": article.date_source or ("published" if published else "updated" if updated else "first_seen"),
         "title": (article.title or "").strip(),
         "summary": summary,
         "body": body,

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from transforms.backoff import RETRYABLE_STATUS, backoff_delay
-from transforms.elastic import is_transient
+from transforms.elastic import AUX_INDEX_SETTINGS, is_transient
 from transforms.sources.dates import iso_z, parse_iso
 
 log = logging.getLogger(__name__)
@@ -204,8 +204,7 @@ class FeedStateStore:
     def ensure_index(self) -> None:
         if not self.client.indices.exists(index=self.index):
             try:
-                self.client.indices.create(index=self.index, mappings=STATE_MAPPING,
-                                           settings={"number_of_shards": 1, "number_of_replicas": 0})
+                self.client.indices.create(index=self.index, mappings=STATE_MAPPING, settings=AUX_INDEX_SETTINGS)
             except Exception as e:  # noqa: BLE001 - another worker may have created it first
                 if "resource_already_exists" not in str(e):
                     raise

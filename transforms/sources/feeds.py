@@ -47,13 +47,24 @@ class ParseResult:
     counts: Counter = field(default_factory=Counter)  # further counters of the read (wire items, packages...)
 
 
-def article_id(guid: str, canonical: str, feed_name: str) -> str:
-    """Deterministic document id. A URI-like guid (and a URL) is global; a bare guid ("42") is scoped to its feed."""
+def article_id(guid: str, canonical: str, scope: str) -> str:
+    """Deterministic document id: sha256 of the guid, else of the canonical URL.
+
+    A URI-like guid ("urn:...", "https://...") and a URL are global. A bare guid ("42") is a publisher's own
+    number, unique only on its site, so it is scoped: ``scope`` is the site's host (``id_scope``), which
+    survives renaming the feed in the config or moving it to another URL on the same site.
+    """
     if guid:
-        key = guid if ":" in guid else f"{feed_name}\x00{guid}"
+        key = guid if ":" in guid else f"{scope}\x00{guid}"
     else:
         key = canonical
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def id_scope(source_domain: str, feed: FeedSpec) -> str:
+    """The site's host (the feed's site link, else the entry's link, else the feed URL's host, as
+    ``source.domain``); only a local file with no link at all falls back to the feed's name."""
+    return source_domain or feed.name
 
 
 def feedparser_headers(headers: dict[str, str], fetched_url: str) -> dict[str, str]:
@@ -167,11 +178,13 @@ def entry_to_article(entry: Any, feed: FeedSpec, fetched_url: str, site: str, fe
     base = (entry.get("title_detail") or {}).get("base") or fetched_url
     canonical = canonical_url(link, base)
     guid = _text(entry.get("id"))
+    source_domain = host_of(site) or host_of(canonical) or host_of(fetched_url)
+    scope = id_scope(source_domain, feed)
     flags: list[str] = []
     if not guid and not canonical:
         flags.append("no_guid_no_link")
         guid = "content:" + hashlib.sha256(
-            "\x00".join([feed.name, _text(entry.get("title")), _text(entry.get("summary"))]).encode()).hexdigest()
+            "\x00".join([scope, _text(entry.get("title")), _text(entry.get("summary"))]).encode()).hexdigest()
     # dict.get: FeedParserDict.get maps a missing "published" to "updated", which would hide the date's source.
     published = from_struct_time(dict.get(entry, "published_parsed")) or fallback_date(dict.get(entry, "published"))
     updated = from_struct_time(dict.get(entry, "updated_parsed")) or fallback_date(dict.get(entry, "updated"))
@@ -185,7 +198,7 @@ def entry_to_article(entry: Any, feed: FeedSpec, fetched_url: str, site: str, fe
         flags.append("unparsed_date")
     content_html = _content(entry)
     return Article(
-        id=article_id(guid, canonical, feed.name),
+        id=article_id(guid, canonical, scope),
         guid=guid,
         url=link or "",
         canonical_url=canonical,
@@ -203,7 +216,7 @@ def entry_to_article(entry: Any, feed: FeedSpec, fetched_url: str, site: str, fe
         feed_name=feed.name,
         feed_url=feed.url,
         source_name=feed_title or feed.name,
-        source_domain=host_of(site) or host_of(canonical) or host_of(fetched_url),
+        source_domain=source_domain,
         agency=feed.agency,
         full_text=feed.full_text,
         flags=flags,

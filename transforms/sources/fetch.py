@@ -61,6 +61,13 @@ def is_file_source(url: str) -> bool:
     return scheme in ("", "file") or len(scheme) == 1
 
 
+def drop_folder_exists(pattern: str) -> bool:
+    """Whether the folder a glob looks in exists (``/srv/drop`` for ``/srv/drop/*.xml``; a folder glob such as
+    ``/srv/*/in/*.xml`` when it matches a folder). A drop folder may well be empty: its folder may not be missing.
+    """
+    return any(os.path.isdir(d) for d in glob.glob(os.path.dirname(pattern) or "."))
+
+
 def fetch_feed(feed: FeedSpec, state: FeedState, client: HttpClient | None, now: datetime, *,
                retries: int = 1, retry_max_wait: float = 10.0,
                sleep=time.sleep, rng: random.Random | None = None) -> list[FetchResult]:
@@ -131,8 +138,11 @@ def fetch_files(feed: FeedSpec, state: FeedState, max_bytes: int) -> list[FetchR
     paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
     paths = [p for p in paths if os.path.isfile(p)] if glob.has_magic(pattern) else paths
     if not paths:
+        if glob.has_magic(pattern) and drop_folder_exists(pattern):
+            return []  # an empty drop folder: nothing new, which is no failure
         return [FetchResult(feed=feed, status="failed", url=pattern, error_kind="not_found",
-                            error=f"no file matches {pattern!r}", is_file=True)]
+                            error=f"no file matches {pattern!r}" if glob.has_magic(pattern) else
+                            f"no such file {pattern!r}", is_file=True)]
     results = []
     for path in paths:
         started = time.monotonic()
