@@ -14,6 +14,7 @@ import os
 import sys
 from typing import NoReturn
 
+from pipeline import beam_options
 from pipeline.cli.parser import Parser, UsageError, build_parser, option_strings
 from pipeline.logs import setup_logging
 from transforms.process_exit import exit_program
@@ -57,7 +58,9 @@ def check_leftovers(parser: Parser, args: argparse.Namespace, rest: list[str]) -
     command = parser_of(parser, args.command)
     if not getattr(args, "takes_beam_args", False):
         raise UsageError(f"{command.prog}: error: {_leftover(rest[0])} (see {command.prog} --help)")
-    # Start-up: Beam's option registry (and Beam's import, seconds) only when there are options to check.
+    if beam_options.vouched(rest):  # known from an earlier full check of this Beam version: no Beam import
+        return
+    # Start-up: Beam's option registry (and Beam's import, seconds) only when the record cannot vouch.
     from pipeline.runners import BeamOptionError, beam_option_strings, unknown_options
 
     try:

@@ -23,7 +23,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.runners.runner import PipelineRunner
 
-from pipeline import LOCAL_RUNNERS, NOISY_LOGGERS
+from pipeline import LOCAL_RUNNERS, NOISY_LOGGERS, beam_options
 from pipeline.runners import flink, local
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,17 @@ def unknown_options(beam_args: list[str]) -> list[str]:
     option modules are imported; raises BeamOptionError for a known option with a value Beam refuses."""
     _, unknown = beam_option_parser().parse_known_args(beam_args)
     if unknown:  # runner modules only when needed: the Dask runner's import alone takes about a second
-        for module in RUNNER_OPTION_MODULES:
-            importlib.import_module(module)
+        import_runner_options()
         _, unknown = beam_option_parser().parse_known_args(beam_args)
+    if not unknown:
+        import_runner_options()
+        beam_options.remember(beam_option_parser())  # the next run checks these without importing Beam
     return unknown
+
+
+def import_runner_options() -> None:
+    for module in RUNNER_OPTION_MODULES:
+        importlib.import_module(module)
 
 
 def beam_option_strings() -> list[str]:

@@ -1,48 +1,63 @@
-"""Beam options checked against Beam's own registry, with the runner option modules imported first."""
+"""Beam's option names remembered per Beam version: a run checks its options without importing Beam."""
 
 from __future__ import annotations
 
+import argparse
+import subprocess
 import sys
 
 import pytest
 
-from pipeline import runners
-from pipeline.runners import BeamOptionError, beam_option_strings, unknown_options
+from pipeline import beam_options
+from tests.conftest import REPO
 
 
-def test_beams_own_options_are_known_in_both_spellings():
-    args = ["--runner=PrismRunner", "--direct_num_workers", "2", "--direct_running_mode=multi_processing",
-            "--sdk_harness_log_level_overrides", '{"urllib3": "ERROR"}', "--job_name=x", "--streaming",
-            "--flink_master=localhost:8081", "--environment_type=LOOPBACK"]
-    assert unknown_options(args) == []
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("WIRENEWS_HOME", str(tmp_path))
+    return tmp_path
 
 
-def test_misspelt_and_invented_options_are_returned_as_beam_would_discard_them():
-    assert unknown_options(["--direct_num_wrkers=2", "--runner=DirectRunner"]) == ["--direct_num_wrkers=2"]
-    assert unknown_options(["--summary_jsn", "out.json"]) == ["--summary_jsn", "out.json"]
-    assert unknown_options(["--direct_num_work=2"]) == ["--direct_num_work=2"]  # no abbreviations, as in Beam
+def record(parser: argparse.ArgumentParser) -> None:
+    beam_options.remember(parser)
+    assert beam_options.record_path().is_file()
 
 
-def test_a_known_option_with_a_bad_value_is_an_error_not_an_exit():
-    with pytest.raises(BeamOptionError, match="--direct_num_workers: invalid int value: 'two'"):
-        unknown_options(["--direct_num_workers=two"])
+def test_without_a_record_nothing_is_vouched_for(home):
+    assert not beam_options.vouched(["--direct_num_workers=2"])
 
 
-def test_the_dask_runner_options_are_known():
-    assert unknown_options(["--dask_client_address=127.0.0.1:8786", "--dask_connection_timeout=5"]) == []
-    assert "--dask_client_address" in beam_option_strings()
+def test_the_record_vouches_only_for_known_options_with_fitting_values(home):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--direct_num_workers", type=int)
+    parser.add_argument("--direct_running_mode", choices=["in_memory", "multi_processing"])
+    parser.add_argument("--save_main_session", action="store_true")
+    parser.add_argument("--job_name")
+    record(parser)
+    assert beam_options.vouched(["--direct_num_workers=2", "--direct_running_mode", "multi_processing",
+                                 "--save_main_session", "--job_name=x"])
+    for refused in (["--direct_num_wrkers=2"], ["--direct_num_workers=two"], ["--direct_running_mode=threads"],
+                    ["--save_main_session=yes"], ["--job_name"], ["stray"]):
+        assert not beam_options.vouched(refused), refused
 
 
-def test_a_runner_option_module_on_the_list_is_imported_before_an_option_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "wn_test_runner_options.py").write_text(
-        "from apache_beam.options.pipeline_options import PipelineOptions\n\n\n"
-        "class WnTestRunnerOptions(PipelineOptions):\n"
-        "    @classmethod\n"
-        "    def _add_argparse_args(cls, parser):\n"
-        "        parser.add_argument('--wn_test_runner_endpoint')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(runners, "RUNNER_OPTION_MODULES", ())
-    assert unknown_options(["--wn_test_runner_endpoint=x"]) == ["--wn_test_runner_endpoint=x"]
-    monkeypatch.setattr(runners, "RUNNER_OPTION_MODULES", ("wn_test_runner_options",))
-    assert unknown_options(["--wn_test_runner_endpoint=x"]) == []
-    assert "wn_test_runner_options" in sys.modules
+def test_a_full_check_writes_the_record_with_every_runners_options(home):
+    from pipeline.runners import unknown_options
+
+    assert unknown_options(["--direct_num_workers=2"]) == []
+    assert beam_options.vouched(["--direct_num_workers=2", "--dask_client_address=127.0.0.1:8786"])
+    assert unknown_options(["--direct_num_wrkers=2"]) == ["--direct_num_wrkers=2"]
+    assert not beam_options.vouched(["--direct_num_wrkers=2"])
+
+
+def test_a_vouched_check_does_not_import_beam(home):
+    """The point of the record: `wirenews config`-cheap option checks once Beam's names are known."""
+    from pipeline.runners import unknown_options
+
+    unknown_options(["--direct_num_workers=2"])
+    code = ("import sys; from pipeline.cli import check_leftovers, build_parser; p = build_parser(); "
+            "a, rest = p.parse_known_args(['run', '-c', 'x.yaml', '--direct_num_workers=2']); "
+            "check_leftovers(p, a, rest); print('apache_beam' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         env={**__import__("os").environ, "WIRENEWS_HOME": str(home)}, check=True)
+    assert out.stdout.strip() == "False"
