@@ -64,6 +64,25 @@ class DaskRunnerError(RuntimeError):
     """The pipeline or the cluster cannot run here; nothing has run yet."""
 
 
+def wanted(options: PipelineOptions) -> bool:
+    """``--runner=DaskRunner`` (or ``dask``, or this class's path)."""
+    return str(options.view_as(StandardOptions).runner or "").lower() in RUNNER_NAMES
+
+
+def is_stock(options: PipelineOptions) -> bool:
+    """Beam's own DaskRunner named by its path: it cannot keep a run's outputs (see the module's docstring)."""
+    return str(options.view_as(StandardOptions).runner or "").lower() == STOCK_RUNNER.lower()
+
+
+def versions() -> dict[str, str]:
+    """What a process runs: checked on every worker against the launcher before a run."""
+    from importlib.metadata import version
+
+    from pipeline import __version__
+
+    return {"wirenews": __version__, "apache-beam": version("apache-beam")}
+
+
 # -- worker side: one ParDo partition is one bundle ------------------------------
 
 
@@ -315,6 +334,7 @@ class DaskRunner(PipelineRunner):
         pipeline.replace_all(dask_overrides())
         client = ddist.Client(**dask_options)
         try:
+            _check_workers(client)
             threads = sum(client.nthreads().values()) or 1
             translator = _Translator(run_id, bag_kwargs.get("npartitions"), bag_kwargs.get("partition_size"),
                                      threads)
@@ -328,6 +348,23 @@ class DaskRunner(PipelineRunner):
             client.close()
             raise
         return DaskRunResult(client, future, run_id)
+
+
+def _check_workers(client: Any) -> None:
+    """Every worker runs the launcher's wirenews and Beam, or the run is refused before anything runs."""
+    if not client.nthreads():
+        raise DaskRunnerError(f"no Dask worker is connected to {client.scheduler.address}")
+    try:
+        found = client.run(versions)
+    except Exception as e:  # noqa: BLE001 - typically: the workers cannot import wirenews at all
+        raise DaskRunnerError(f"the Dask workers cannot run wirenews ({type(e).__name__}: {e}); install the "
+                              "same wirenews on every worker (docs/dask.md)") from e
+    mine = versions()
+    wrong = {worker: v for worker, v in found.items() if v != mine}
+    if wrong:
+        worker, theirs = next(iter(wrong.items()))
+        raise DaskRunnerError(f"{len(wrong)} Dask worker(s) run other versions than this launcher ({mine}), e.g. "
+                              f"{worker}: {theirs}; install the same wirenews on every worker (docs/dask.md)")
 
 
 class DaskRunResult(PipelineResult):

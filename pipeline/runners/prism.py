@@ -20,6 +20,7 @@ Prism's job port listens on every interface (Prism offers no choice); on a share
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import fcntl
 import json
@@ -34,6 +35,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Beam is imported only where used: `build` runs before any Beam import
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.runner import PipelineRunner
 
 log = logging.getLogger("pipeline.runners.prism")  # also when run as __main__
 
@@ -42,6 +48,9 @@ START_TIMEOUT = 60.0  # seconds for Prism to report its job endpoint
 STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
 IDLE_SHUTDOWN = "10m"  # Prism ends itself after this long without a job (a launcher that died hard)
 BUILD_TIMEOUT = 1800.0
+PRISM_NAMES = frozenset({"prism", "prismrunner", "apache_beam.runners.portability.prism_runner.prismrunner"})
+DIRECT_NAMES = frozenset({"directrunner", "switchingdirectrunner",
+                          "apache_beam.runners.direct.direct_runner.directrunner"})
 _GO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -221,6 +230,43 @@ class PrismServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+_servers: list[PrismServer] = []
+
+
+def wanted(options: PipelineOptions) -> bool:
+    """``--runner=PrismRunner``, or ``--runner=DirectRunner`` when a built Prism is at hand (as Beam would)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    name = str(options.view_as(StandardOptions).runner or "").lower()
+    return name in PRISM_NAMES or (name in DIRECT_NAMES and find_prism() is not None)
+
+
+def runner(options: PipelineOptions) -> PipelineRunner:
+    """Start a Prism job server for this run and point Beam's PortableRunner at it.
+
+    Workers run inside the wirenews process (``--environment_type=LOOPBACK`` unless given), so they see
+    its code, configs and stop file. The server is stopped by ``stop_all``, at the latest at exit.
+    """
+    from apache_beam.options.pipeline_options import PortableOptions, PrismRunnerOptions
+    from apache_beam.runners.portability.portable_runner import PortableRunner
+
+    binary = local_binary(options.view_as(PrismRunnerOptions).prism_location)
+    server = PrismServer(binary)
+    server.start()
+    if not _servers:
+        atexit.register(stop_all)
+    _servers.append(server)
+    portable = options.view_as(PortableOptions)
+    portable.job_endpoint = server.endpoint
+    portable.environment_type = portable.environment_type or "LOOPBACK"
+    return PortableRunner()
+
+
+def stop_all() -> None:
+    while _servers:
+        _servers.pop().stop()
 
 
 def main(argv: list[str] | None = None) -> int:
