@@ -6,7 +6,7 @@ same code and pins.
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 
 def config_files() -> list[tuple[str, list[str]]]:
@@ -39,13 +39,14 @@ INSTALL_REQUIRES = [
 DEV_REQUIRES = [
     "pytest==9.2.0",
     "ruff==0.17.5",
+    "import-linter==2.16",  # the import contract of the stage layout (pyproject.toml)
 ]
 
 setup(
     name="wirenews",
     version="0.1.0",
     description="Streaming ingestion of wire news: feeds, cleaning, entities, Elasticsearch",
-    packages=["pipeline", "transforms"],
+    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
     data_files=config_files(),
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,

@@ -15,10 +15,11 @@ import difflib
 import json
 import random
 import time
+from pathlib import Path
 
-from transforms.clean import Cleaner
-from transforms.clean_cases import load_cases
-from transforms.html_text import to_paragraphs
+from transforms.cleaning.cases import load_cases
+from transforms.cleaning.cleaner import Cleaner
+from transforms.cleaning.html_text import to_paragraphs
 
 WORDS = (
     "the government said on officials minister talks trade market prices rose fell percent year"
@@ -73,7 +74,7 @@ def _removed_positions(source: str, kept: str) -> set[int]:
 
 
 def quality(cleaner: Cleaner) -> dict[str, float]:
-    cases = load_cases()
+    cases = load_cases(Path(__file__).resolve().parent.parent / "tests" / "data" / "cleaning")
     tp = fp = fn = 0
     exact = dateline_ok = agency_ok = agency_n = 0
     for case in cases:

@@ -106,7 +106,8 @@ def quality() -> dict[str, Any]:
     """Micro precision/recall over all facets, plus per facet, on the labelled set."""
     import yaml
 
-    from transforms.entities import FACETS, Tagger, score_facets
+    from transforms.entities.mentions import FACETS
+    from transforms.entities.tagger import Tagger, score_facets
 
     items = yaml.safe_load(LABELLED.read_text(encoding="utf-8"))
     results = Tagger.load().tag_many([(item["title"], item["text"]) for item in items])
@@ -138,7 +139,7 @@ def _peak_mb() -> float:
 
 
 def run_plain(articles: list[tuple[str, str]], workers: int) -> dict[str, float]:
-    from transforms.nlp_model import load_nlp
+    from transforms.entities.model import load_nlp
 
     start, cpu = time.perf_counter(), _cpu()
     nlp = load_nlp()
@@ -148,7 +149,7 @@ def run_plain(articles: list[tuple[str, str]], workers: int) -> dict[str, float]
 
 
 def run_tagger(articles: list[tuple[str, str]], workers: int) -> dict[str, float]:
-    from transforms.entities import Tagger
+    from transforms.entities.tagger import Tagger
 
     if workers != 1:
         raise ValueError("the Tagger alone runs on one core")
@@ -167,7 +168,7 @@ def run_pipeline(articles: list[tuple[str, str]], workers: int) -> dict[str, flo
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
     from transforms.article import Article
-    from transforms.entities import TagEntities
+    from transforms.entities.transform import TagEntities
 
     items = [
         Article(id=str(i), guid=str(i), url="", canonical_url="", title=title, text=body)
@@ -196,8 +197,8 @@ def run_pipeline(articles: list[tuple[str, str]], workers: int) -> dict[str, flo
 
 def breakdown(articles: list[tuple[str, str]]) -> dict[str, float]:
     """CPU seconds of each part of Tagger.tag_many on the same docs: what the stage adds to NER."""
-    from transforms.entities import Tagger, build_result
-    from transforms.language import SAMPLE_CHARS, detect_language
+    from transforms.entities.language import SAMPLE_CHARS, detect_language
+    from transforms.entities.tagger import Tagger, build_result
 
     tagger = Tagger.load()
     detect_language("a warm-up sentence for the language identifier")
@@ -225,7 +226,7 @@ def _child(name: str, small, full, workers: int, queue) -> None:
     logging.basicConfig(level=logging.WARNING, force=True)
     import apache_beam  # noqa: F401 - imported before timing, as a long-running worker has it
 
-    from transforms.language import _identifier
+    from transforms.entities.language import _identifier
 
     _identifier()
     first = RUNS[name](small, workers)

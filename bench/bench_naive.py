@@ -66,7 +66,7 @@ def naive_run(feed_urls: list[str], index: str, es_url: str) -> int:
     import spacy
     from elasticsearch import Elasticsearch, helpers
 
-    from transforms.nlp_model import resolve_model_path
+    from transforms.entities.model import resolve_model_path
 
     nlp = spacy.load(resolve_model_path("en_core_web_sm"))  # the full pipeline
     actions: list[dict[str, Any]] = []

@@ -78,7 +78,7 @@ _WORKER: dict[str, Any] = {}  # per pool process: what the stage's set-up built
 
 
 def _settings(alias: str, es_url: str) -> Any:
-    from pipeline.config import EsSettings
+    from transforms.elastic import EsSettings
 
     return EsSettings(hosts=[es_url], index=alias, local=False)
 
@@ -86,25 +86,25 @@ def _settings(alias: str, es_url: str) -> Any:
 def _setup(stage: str, alias: str, es_url: str, min_gap: float | None) -> None:
     """What the stage's DoFn builds in ``setup()``, once per pool process."""
     logging.basicConfig(level=logging.WARNING, force=True)
-    from pipeline.es_client import make_client
+    from transforms.elastic import make_client
 
     settings = _settings(alias, es_url)
     if stage == "fetch+parse":
-        from transforms.feed_state import FeedStateStore
-        from transforms.http_client import HttpClient
+        from transforms.sources.feed_state import FeedStateStore
+        from transforms.sources.http_client import HttpClient
 
         _WORKER["http"] = HttpClient(min_gap=min_gap)
         _WORKER["store"] = FeedStateStore(make_client(settings), settings.state_index)
     elif stage == "clean":
-        from transforms.clean import Cleaner
+        from transforms.cleaning.cleaner import Cleaner
 
         _WORKER["cleaner"] = Cleaner.from_dir()
     elif stage == "entities":
-        from transforms.entities import Tagger
+        from transforms.entities.tagger import Tagger
 
         _WORKER["tagger"] = Tagger.load()
     elif stage == "index":
-        from transforms.es_sink import ElasticsearchSink, StoredLookup
+        from transforms.sink.bulk import ElasticsearchSink, StoredLookup
 
         client = make_client(settings)
         _WORKER["lookup"] = StoredLookup(client, settings.index)
@@ -126,7 +126,7 @@ def _work(task: tuple[str, Any]) -> tuple[list[Any], float]:
 
 def _stage(stage: str, payload: Any) -> list[Any]:
     if stage == "fetch+parse":
-        from transforms.poll import process_feed
+        from transforms.sources.poll import process_feed
 
         store = _WORKER["store"]
         outcome = process_feed(payload, store.get(payload.name), _WORKER["http"], datetime.now(timezone.utc))
@@ -134,17 +134,17 @@ def _stage(stage: str, payload: Any) -> list[Any]:
             store.put(outcome.state)
         return outcome.articles
     if stage == "clean":
-        from transforms.clean import clean_article
+        from transforms.cleaning.cleaner import clean_article
 
         return [clean_article(a, _WORKER["cleaner"]) for a in payload]
     if stage == "entities":
-        from transforms.entities import apply_entities
+        from transforms.entities.tagger import apply_entities
 
         results = _WORKER["tagger"].tag_many([(a.title, a.text) for a in payload],
                                              hints=[a.language_hint for a in payload])
         return [apply_entities(a, r) for a, r in zip(payload, results, strict=True)]
     from pipeline import __version__
-    from transforms.index import select_changed, to_request
+    from transforms.sink.index import select_changed, to_request
 
     stored = _WORKER["lookup"].lookup(sorted({a.id for a in payload}))
     now = datetime.now(timezone.utc)
@@ -178,15 +178,15 @@ def run_stage(stage: str, payloads: Iterable[Any], alias: str, es_url: str, work
 def stages_alone(feeds: list[Any], es_url: str, workers: int = 2,
                  min_gap: float | None = None) -> dict[str, dict[str, float]]:
     """Each stage over the output of the one before, timed alone."""
-    from pipeline.bootstrap import bootstrap, ensure_aux_indices
-    from pipeline.es_client import make_client
+    from pipeline.elasticsearch.bootstrap import bootstrap, ensure_aux_indices
+    from transforms.elastic import make_client
 
     alias = f"bench-stage-{uuid.uuid4().hex[:8]}"
     settings = _settings(alias, es_url)
     client = make_client(settings)
     bootstrap(client, alias)
     ensure_aux_indices(client, settings)
-    from transforms.feed_state import FeedStateStore
+    from transforms.sources.feed_state import FeedStateStore
 
     FeedStateStore(client, settings.state_index).ensure_index()
     client.close()

@@ -27,12 +27,11 @@ from datetime import datetime, timezone
 
 from elasticsearch import helpers
 
-from pipeline.bootstrap import bootstrap
-from pipeline.config import EsSettings
-from pipeline.es_client import make_client
+from pipeline.elasticsearch.bootstrap import bootstrap
 from transforms.article import Article
-from transforms.document import to_document
-from transforms.es_sink import DEFAULT_CONCURRENCY, ElasticsearchSink, IndexRequest
+from transforms.elastic import EsSettings, make_client
+from transforms.sink.bulk import DEFAULT_CONCURRENCY, ElasticsearchSink, IndexRequest
+from transforms.sink.document import to_document
 
 WORDS = ("government minister said talks would continue on Monday after officials from both sides met in the "
          "capital to discuss trade security and climate cooperation amid rising tensions over energy prices").split()
@@ -102,7 +101,7 @@ def run_beam(settings: EsSettings, alias: str, reqs: list[IndexRequest]) -> tupl
     import apache_beam as beam
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-    from transforms.index import WriteToElasticsearch
+    from transforms.sink.index import WriteToElasticsearch
 
     client = make_client(settings)
     fresh(client, alias)

@@ -33,14 +33,14 @@ PY
 started=0
 if ! curl -sf "$URL/_cluster/health" >/dev/null; then
   PYTHONPATH="$REPO" "$MAIN_VENV/bin/python" -c "
-from pipeline.local_es import LocalEs
+from pipeline.elasticsearch.local_node import LocalEs
 es = LocalEs.from_env(port=$ES8_PORT); es.version = '$ES8_VERSION'; print(es.up())"
   started=1
 fi
 stop() {
   if [ "$started" = 1 ]; then
     PYTHONPATH="$REPO" "$MAIN_VENV/bin/python" -c "
-from pipeline.local_es import LocalEs
+from pipeline.elasticsearch.local_node import LocalEs
 es = LocalEs.from_env(port=$ES8_PORT); es.version = '$ES8_VERSION'; es.down()"
   fi
 }

@@ -16,50 +16,11 @@ from urllib.parse import urlparse
 import yaml
 
 from transforms.article import FeedSpec
-
-DEFAULT_LOCAL_HOST = "http://127.0.0.1:9200"
-DEFAULT_INDEX = "wirenews-articles"
+from transforms.elastic import DEFAULT_INDEX, EsSettings
 
 
 class ConfigError(ValueError):
     """A config the pipeline refuses to run with; the message names the key."""
-
-
-@dataclass
-class EsSettings:
-    """How to reach the cluster; secrets are read from the environment, never the file."""
-
-    hosts: list[str] = field(default_factory=lambda: [DEFAULT_LOCAL_HOST])
-    index: str = DEFAULT_INDEX  # the alias that is read and written
-    local: bool = True  # True when hosts were absent: the project-managed node
-    api_key: str | None = None
-    username: str | None = None
-    password: str | None = None
-    ca_certs: str | None = None
-    verify_certs: bool = True
-    request_timeout: float = 30.0
-    bulk_max_docs: int = 500
-    bulk_max_bytes: int = 5 * 1024 * 1024
-    max_retries: int = 6
-
-    @property
-    def state_index(self) -> str:
-        return f"{self.index}-feed-state"
-
-    @property
-    def deadletter_index(self) -> str:
-        return f"{self.index}-deadletter"
-
-    def __repr__(self) -> str:  # never print a secret
-        return f"EsSettings(hosts={self.hosts!r}, index={self.index!r}, auth={self.auth_kind})"
-
-    @property
-    def auth_kind(self) -> str:
-        if self.api_key:
-            return "api_key"
-        if self.username:
-            return "basic"
-        return "none"
 
 
 @dataclass

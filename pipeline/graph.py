@@ -1,4 +1,4 @@
-"""The pipeline graph: the stages of PRODUCT.md as a list of named steps."""
+"""The pipeline graph, the one place where stages are wired: the stages of PRODUCT.md as named steps."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from apache_beam.pvalue import PCollection
 
 from pipeline import __version__
 from pipeline.config import Config
-from transforms.poll import feed_of, host_of
+from pipeline.progress import LogProgress
+from pipeline.stream import DropSeen, PollFeeds
+from transforms.cleaning import CleanArticles
+from transforms.entities import TagEntities
+from transforms.sink import SkipUnchanged, WriteToElasticsearch
+from transforms.sources import ReadFeeds, feed_of, host_of
 
 
 def build_batch(p: beam.Pipeline, cfg: Config, feeds: Sequence[Any] | None = None) -> PCollection:
@@ -43,12 +48,6 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
 
     ``dedupe`` drops a story met again within the same long-running stream before any lookup.
     """
-    from pipeline.progress import LogProgress
-    from transforms.clean import CleanArticles
-    from transforms.entities import TagEntities
-    from transforms.index import SkipUnchanged, WriteToElasticsearch
-    from transforms.read_feeds import ReadFeeds
-
     # Feed state (validators, entry hashes) is written as pending and made current only after the
     # articles are indexed, so a run killed in between fetches those feeds again rather than losing them.
     articles = (feeds
@@ -58,11 +57,17 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
                 | "Progress" >> beam.ParDo(LogProgress("articles read")))
     cleaned = articles | "Clean" >> beam.ParDo(CleanArticles())
     if dedupe:
-        from pipeline.stream import DropSeen
-
         cleaned = cleaned | "DropSeen" >> beam.ParDo(DropSeen())
     # Stored hashes are looked up in batches of the entity stage's size, so tagging starts with the first
     # feeds read instead of after 500 stories (the read-ahead in ReadFeeds keeps the fetching going meanwhile).
     changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es, batch_size=64)
     tagged = changed | "Entities" >> beam.ParDo(TagEntities())
     return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)
+
+
+def build_stream(p: beam.Pipeline, cfg: Config, stop_file: str) -> PCollection:
+    """The streaming graph: the poller, then the same stages as a batch run."""
+    feeds = (p
+             | "FeedList" >> beam.Create([tuple(cfg.feeds)])
+             | "PollFeeds" >> beam.ParDo(PollFeeds(stop_file, cfg.es)))
+    return index_feeds(feeds, cfg, dedupe=True)

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pipeline import LOCAL_RUNNERS
 from pipeline.config import Config
 from transforms.article import FeedSpec
-from transforms.feed_state import FeedStateStore
-from transforms.fetch import is_file_source
-from transforms.http_client import HttpClient
-from transforms.poll import (
+from transforms.elastic import make_client
+from transforms.sources.feed_state import FeedStateStore
+from transforms.sources.fetch import is_file_source
+from transforms.sources.http_client import HttpClient
+from transforms.sources.poll import (
     Polled,
     host_of,
     outcome_counters,
@@ -68,8 +69,6 @@ def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClien
 
     The feed-state index must exist (the CLI's bootstrap creates it before this runs).
     """
-    from pipeline.es_client import make_client
-
     own_store = store is None
     if store is None:
         store = FeedStateStore(make_client(cfg.es), cfg.es.state_index)

@@ -26,6 +26,8 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.article import Article, FeedSpec
+from transforms.elastic import make_client
+from transforms.sources import FeedStateStore
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +112,6 @@ class PollFeeds(beam.DoFn):
         self._uncommitted = False
         self._store = None
         if self.es is not None:
-            from pipeline.es_client import make_client
-            from transforms.feed_state import FeedStateStore
-
             # One attempt per wake-up: a failed commit is tried again at the next one, the poll loop never waits.
             self._store = FeedStateStore(make_client(self.es), self.es.state_index,  # type: ignore[attr-defined]
                                          max_retries=0)
@@ -171,13 +170,3 @@ class DropSeen(beam.DoFn):
             yield article
         else:
             self._dupes.inc()
-
-
-def build_stream(p: beam.Pipeline, cfg: object, stop_file: str) -> beam.PCollection:
-    """The streaming graph: the poller, then the same stages as a batch run."""
-    from pipeline.graph import index_feeds
-
-    feeds = (p
-             | "FeedList" >> beam.Create([tuple(cfg.feeds)])  # type: ignore[attr-defined]
-             | "PollFeeds" >> beam.ParDo(PollFeeds(stop_file, cfg.es)))  # type: ignore[attr-defined]
-    return index_feeds(feeds, cfg, dedupe=True)  # type: ignore[arg-type]

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import EsSettings
+from transforms.elastic import EsSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples" / "feeds"
+DATA = REPO / "tests" / "data"
 SHARED = REPO.parent / "shared"
 CORPORA = SHARED / "corpora"
+SEED = SHARED / "seed" / "xi-putin-china-org-cn.txt"
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +25,7 @@ def es_url() -> str:
     url = os.environ.get("WIRENEWS_TEST_ES_URL")
     if url:
         return url
-    from pipeline.local_es import LocalEs
+    from pipeline.elasticsearch.local_node import LocalEs
 
     es = LocalEs.from_env(port=int(os.environ.get("WIRENEWS_ES_PORT", "9200")))
     return es.up()
@@ -35,7 +37,7 @@ def es_settings(es_url: str) -> Iterator[EsSettings]:
     alias = f"wn-test-{uuid.uuid4().hex[:10]}"
     settings = EsSettings(hosts=[es_url], index=alias, local=False)
     yield settings
-    from pipeline.es_client import make_client
+    from transforms.elastic import make_client
 
     client = make_client(settings)
     try:
@@ -49,7 +51,7 @@ def es_settings(es_url: str) -> Iterator[EsSettings]:
 
 @pytest.fixture
 def es_client(es_settings: EsSettings):
-    from pipeline.es_client import make_client
+    from transforms.elastic import make_client
 
     client = make_client(es_settings)
     yield client

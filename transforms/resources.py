@@ -1,4 +1,4 @@
-"""Where the shipped configs are found: rule packs, aliases, the index template, Kibana objects.
+"""What the installed package carries: its version, and its configs (rule packs, aliases, template, Kibana).
 
 A checkout (or editable install) reads the repository's ``configs/``; a plain
 install, such as the one Beam's ``--setup_file`` makes on distributed workers,
@@ -8,6 +8,7 @@ reads the copy that setup.py installs under ``<prefix>/share/wirenews/configs``.
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 CHECKOUT_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -21,3 +22,11 @@ def config_path(*parts: str) -> Path:
         if candidate.exists():
             return candidate
     return CHECKOUT_CONFIGS.joinpath(*parts)
+
+
+def product_version() -> str:
+    """The installed wirenews version (setup.py's), written into every document and the User-Agent."""
+    try:
+        return version("wirenews")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0+source"

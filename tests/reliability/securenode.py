@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from elasticsearch import Elasticsearch
 
-from pipeline.local_es import LocalEs
+from pipeline.elasticsearch.local_node import LocalEs
 
 PORT = 9280  # never the shared node's port
 PREFIX = "wn-sec-"  # every alias the security scenarios write starts with this
@@ -47,14 +47,11 @@ def start() -> Node:
     es = LocalEs.from_env(port=PORT)
     es.security, es.tls = True, True
     es.down()
+    es.lay_out()  # the node's config first: roles and users are written into it, and read as the node starts
     es.add_role("wirenews_pipeline", PIPELINE_CLUSTER, [{"names": [f"{PREFIX}*"], "privileges": PIPELINE_INDEX}])
     es.add_role("wirenews_reader", [], [{"names": [f"{PREFIX}*"], "privileges": ["read", "view_index_metadata"]}])
-    laid_out = (es.dist_dir / "bin").exists() and (es.node_dir / "config").exists()
-    if laid_out:  # users first: the node reads them as it starts
-        _add_users(es, passwords)
+    _add_users(es, passwords)
     es.up(wait=300)
-    if not laid_out:  # the first start on this machine lays out the node's config; users follow
-        _add_users(es, passwords)
     node = Node(es, passwords)
     _wait_for_users(node)
     return node

@@ -43,8 +43,9 @@ from tests.reliability.hostile import (
     install,
 )
 from transforms.article import FeedSpec
-from transforms.http_client import FetchError, HttpClient
-from transforms.poll import process_feed
+from transforms.sources.errors import FetchError
+from transforms.sources.http_client import HttpClient
+from transforms.sources.poll import process_feed
 
 pytestmark = [pytest.mark.reliability]
 

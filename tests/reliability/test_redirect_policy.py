@@ -11,7 +11,8 @@ import socket
 
 import pytest
 
-from transforms.http_client import FetchError, check_redirect, forbidden_reason
+from transforms.sources.addresses import check_redirect, forbidden_reason
+from transforms.sources.errors import FetchError
 
 pytestmark = [pytest.mark.reliability]
 

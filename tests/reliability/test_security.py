@@ -15,7 +15,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from pipeline.local_es import LocalEs
+from pipeline.elasticsearch.local_node import LocalEs
 from tests.reliability import securenode
 from tests.reliability.conftest import (
     EXPECTED_STORIES,
@@ -142,7 +142,8 @@ def test_a_redirect_to_https_is_pinned_to_the_checked_address_and_still_verified
     import urllib3
 
     from tests.loopback import LoopbackServer, Route
-    from transforms.http_client import FetchError, HttpClient
+    from transforms.sources.errors import FetchError
+    from transforms.sources.http_client import HttpClient
 
     with LoopbackServer() as srv:
         srv.routes["/to-tls"] = Route(status=302, headers={"Location": f"https://localhost:{PORT}/_cluster/health"})

@@ -1,0 +1,5 @@
+"""``python -m pipeline.cli``: the wirenews command from a source tree."""
+
+from pipeline.cli import entry
+
+entry()

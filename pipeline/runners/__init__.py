@@ -1,0 +1,63 @@
+"""Beam options and the choice of runner: one module per runner, chosen here.
+
+Beam's DirectRunner first tries to download the Prism runner from the internet;
+offline that costs a failed connection to an outside address on every run. For
+the local runner we therefore pick the FnApiRunner directly, the same engine
+the DirectRunner falls back to, with the same options. For FlinkRunner,
+pipeline.runners.flink fills in the cached job server jar and the rest a run needs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions, WorkerOptions
+from apache_beam.runners.runner import PipelineRunner
+
+from pipeline import LOCAL_RUNNERS, NOISY_LOGGERS
+from pipeline.runners import flink, local
+
+log = logging.getLogger(__name__)
+
+EXIT_SETUP = 2  # the CLI's exit code for a problem found before anything runs
+
+
+def make_options(beam_args: list[str], *, streaming: bool = False) -> PipelineOptions:
+    """Beam's options from the command line, completed for the chosen runner.
+
+    A Flink run that cannot start (no cached job server jar, no suitable Java) exits with code 2 and a
+    message saying what to do, before any Java process starts.
+    """
+    options = PipelineOptions(beam_args)
+    worker = options.view_as(WorkerOptions)
+    # Worker processes configure their own logging: without this, every Elasticsearch request of every
+    # worker prints a line. Levels given with --sdk_harness_log_level_overrides win.
+    worker.sdk_harness_log_level_overrides = {**{name: "WARNING" for name in NOISY_LOGGERS},
+                                              **(worker.sdk_harness_log_level_overrides or {})}
+    if streaming:
+        options.view_as(StandardOptions).streaming = True
+    direct = options.view_as(DirectOptions)
+    if direct.direct_num_workers and direct.direct_num_workers != 1 and direct.direct_running_mode == "in_memory":
+        # Several workers only help in separate processes; threads share one GIL.
+        direct.direct_running_mode = "multi_processing"
+    if flink.is_flink(options):
+        try:
+            flink.configure(options)
+        except flink.FlinkSetupError as e:
+            log.error("%s", e)
+            raise SystemExit(EXIT_SETUP) from e
+    return options
+
+
+def is_local(options: PipelineOptions) -> bool:
+    runner = options.view_as(StandardOptions).runner
+    return runner in LOCAL_RUNNERS
+
+
+def make_runner(options: PipelineOptions) -> PipelineRunner | None:
+    """The FnApiRunner for the local case, Beam's FlinkRunner for Flink; None lets Beam resolve any other."""
+    if flink.is_flink(options):
+        return flink.runner()
+    if not is_local(options):
+        return None
+    return local.fn_api_runner(options)
