@@ -19,7 +19,11 @@ def config_files() -> list[tuple[str, list[str]]]:
 
 
 INSTALL_REQUIRES = [
-    "apache-beam==2.77.0",
+    # The [dask] extra and the exact pins below: the Dask runner's cluster (dask.distributed), and the
+    # `dask scheduler` / `dask worker` commands every machine of a cluster runs.
+    "apache-beam[dask]==2.77.0",
+    "dask==2026.8.0",
+    "distributed==2026.8.0",
     "feedparser==6.0.14",
     "elasticsearch==9.5.1",
     "spacy==3.8.18",

@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.home import download_cache, home
+
 if TYPE_CHECKING:  # Beam is imported only where used: `build` runs before any Beam import
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.runner import PipelineRunner
@@ -66,12 +68,7 @@ def beam_version() -> str:
 
 def downloads_dir() -> Path:
     """The download/build cache: ``WIRENEWS_DOWNLOADS`` (shared between homes), else the home's ``downloads``."""
-    shared = os.environ.get("WIRENEWS_DOWNLOADS")
-    if shared:
-        return Path(shared)
-    from pipeline.local_es import default_home
-
-    return Path(os.environ.get("WIRENEWS_HOME") or default_home()) / "downloads"
+    return download_cache(home())
 
 
 def platform_tag() -> str:

@@ -21,8 +21,8 @@ import yaml
 
 from tests.conftest import REPO
 from tests.e2e.test_runners import comparable, prism_binary  # noqa: F401 - a fixture
+from tests.e2e.test_stream import render_feed
 from tests.loopback import LoopbackServer, Route
-from tests.pipeline.test_stream import render_feed
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -76,7 +76,8 @@ def start_stream(cfg: Path, summary: Path, binary: Path) -> subprocess.Popen:
 
 
 def indexed_guids(es_client, index: str) -> set[str]:
-    es = es_client.options(ignore_status=404)  # the alias appears once the stream has bootstrapped
+    # The alias appears once the stream has bootstrapped; its shards may still be starting (503).
+    es = es_client.options(ignore_status=(404, 503))
     es.indices.refresh(index=index)
     resp = es.search(index=index, size=200, query={"match_all": {}}, source=["guid"])
     return {h["_source"]["guid"] for h in resp.get("hits", {}).get("hits", [])}
@@ -121,11 +122,11 @@ def test_stream_on_prism_polls_each_feed_once_per_interval_and_stops_on_sigterm(
     assert "SIGTERM received" in out and "feeds:" in out
     # One poll per feed per interval: never two polls of a feed within one interval (Prism splits the
     # restriction at once; each half polling would show as requests a fraction of an interval apart),
-    # and none left out.
+    # and none left out once the first poll's bundle (which loads the model) is through.
     for path in ("/live.xml", "/xinhua-world.xml"):
         times = requests.times[path]
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-        assert len(times) >= 5 and min(gaps) > 0.8 * POLL and max(gaps) < POLL + 3, (path, gaps)
+        assert len(times) >= 5 and min(gaps) > 0.8 * POLL and max(gaps[1:]) < POLL + 3, (path, gaps)
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["feeds"]["failed"] == 0 and summary["articles"]["dead_lettered"] == 0
     assert summary["articles"]["new"] == len(indexed_guids(es_client, es_settings.index))
