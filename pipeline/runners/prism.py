@@ -233,11 +233,17 @@ _servers: list[PrismServer] = []
 
 
 def wanted(options: PipelineOptions) -> bool:
-    """``--runner=PrismRunner``, or ``--runner=DirectRunner`` when a built Prism is at hand (as Beam would)."""
-    from apache_beam.options.pipeline_options import StandardOptions
+    """``--runner=PrismRunner``, or ``--runner=DirectRunner`` when a built Prism is at hand (as Beam would).
+
+    A DirectRunner asked for several workers (``--direct_num_workers``) stays on the local runner: with its
+    workers inside wirenews, Prism runs the Python stages on one core.
+    """
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
     name = str(options.view_as(StandardOptions).runner or "").lower()
-    return name in PRISM_NAMES or (name in DIRECT_NAMES and find_prism() is not None)
+    if name in DIRECT_NAMES:
+        return options.view_as(DirectOptions).direct_num_workers == 1 and find_prism() is not None
+    return name in PRISM_NAMES
 
 
 def runner(options: PipelineOptions) -> PipelineRunner:

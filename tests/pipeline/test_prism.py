@@ -42,6 +42,8 @@ def test_direct_runner_means_prism_only_once_prism_is_built(tmp_path, monkeypatc
     path.chmod(0o755)
     assert prism.wanted(PipelineOptions(["--runner=DirectRunner"]))
     assert not prism.wanted(PipelineOptions([]))  # no --runner: the local FnApiRunner
+    # Several workers: the local runner's worker processes, not Prism's one interpreter.
+    assert not prism.wanted(PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=2"]))
 
 
 def test_a_job_server_runs_in_a_session_of_its_own_and_is_stopped():
