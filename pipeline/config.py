@@ -34,15 +34,24 @@ class FetchSettings:
 
 
 @dataclass
+class StorySettings:
+    """Grouping the copies of one story (transforms.stories): on unless turned off."""
+
+    enabled: bool = True
+    batch_size: int = 64  # articles placed per lookup: a few requests to Elasticsearch per batch
+
+
+@dataclass
 class Config:
     es: EsSettings
     feeds: list[FeedSpec]
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    stories: StorySettings = field(default_factory=StorySettings)
     path: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-_TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "fetch"}
+_TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "fetch", "stories"}
 _FETCH_KEYS = {"min_gap": (int, float), "timeout": (int, float), "max_bytes": int, "concurrency": int}
 _ES_KEYS = {"hosts", "index", "verify_certs", "request_timeout", "bulk_max_docs", "bulk_max_bytes", "max_retries"}
 _FEED_KEYS = {"name", "url", "agency", "full_text", "poll_interval"}
@@ -82,7 +91,8 @@ def parse_config(raw: dict[str, Any], base_dir: Path, env: dict[str, str], path:
             raise ConfigError(f"{path}: feeds[{i}].name {spec.name!r} is used twice; names must be unique")
         seen.add(spec.name)
         feeds.append(spec)
-    return Config(es=es, feeds=feeds, fetch=_parse_fetch(raw.get("fetch") or {}, path), path=path, raw=raw)
+    return Config(es=es, feeds=feeds, fetch=_parse_fetch(raw.get("fetch") or {}, path),
+                  stories=_parse_stories(raw.get("stories") or {}, path), path=path, raw=raw)
 
 
 def _parse_fetch(raw: Any, path: str) -> FetchSettings:
@@ -98,6 +108,25 @@ def _parse_fetch(raw: Any, path: str) -> FetchSettings:
             if not isinstance(val, typ) or isinstance(val, bool) or val < 0 or (key != "min_gap" and val == 0):
                 raise ConfigError(f"{path}: fetch.{key} must be a positive number, got {val!r}")
             setattr(s, key, val)
+    return s
+
+
+def _parse_stories(raw: Any, path: str) -> StorySettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: 'stories' must be a mapping (enabled, batch_size)")
+    unknown = set(raw) - {"enabled", "batch_size"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) stories.{sorted(unknown)}; known: ['batch_size', 'enabled']")
+    s = StorySettings()
+    if "enabled" in raw:
+        if not isinstance(raw["enabled"], bool):
+            raise ConfigError(f"{path}: stories.enabled must be true or false, got {raw['enabled']!r}")
+        s.enabled = raw["enabled"]
+    if "batch_size" in raw:
+        val = raw["batch_size"]
+        if not isinstance(val, int) or isinstance(val, bool) or val <= 0:
+            raise ConfigError(f"{path}: stories.batch_size must be a positive whole number, got {val!r}")
+        s.batch_size = val
     return s
 
 

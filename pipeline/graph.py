@@ -16,10 +16,11 @@ from transforms.cleaning import CleanArticles
 from transforms.entities import TagEntities
 from transforms.sink import SkipUnchanged, WriteToElasticsearch
 from transforms.sources import ReadFeeds, feed_of, host_of
+from transforms.stories import AssignStories
 
 
 def build_batch(p: beam.Pipeline, cfg: Config, feeds: Sequence[Any] | None = None) -> PCollection:
-    """Feeds -> articles -> clean -> skip unchanged -> entities -> Elasticsearch documents.
+    """Feeds -> articles -> clean -> skip unchanged -> stories -> entities -> Elasticsearch documents.
 
     ``feeds``: what to read instead of all of ``cfg.feeds`` (FeedSpecs, and Polled feeds the launcher
     already fetched). Returns the dead-letter records of the sink.
@@ -61,6 +62,10 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
     # Stored hashes are looked up in batches of the entity stage's size, so tagging starts with the first
     # feeds read instead of after 500 stories (the read-ahead in ReadFeeds keeps the fetching going meanwhile).
     changed = cleaned | "SkipUnchanged" >> SkipUnchanged(cfg.es, batch_size=64)
+    # Copies of one story (across feeds, portals and runs) get one story.id; only new and changed articles
+    # reach this step, and the lookup lives in Elasticsearch, so every worker and run sees the same stories.
+    if cfg.stories.enabled:
+        changed = changed | "Stories" >> AssignStories(cfg.es, batch_size=cfg.stories.batch_size)
     tagged = changed | "Entities" >> beam.ParDo(TagEntities())
     return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)
 

@@ -80,6 +80,8 @@ class FaultProxy:
         self.clients: set[socket.socket] = set()
         self.released = threading.Event()
         self._cut_at: tuple[int, float | None] | None = None
+        self._cut_pattern = BULK
+        self._cut_counted = 0
         self._timers: list[threading.Timer] = []
         self._listen()
 
@@ -115,8 +117,12 @@ class FaultProxy:
                 return
         self._listen()
 
-    def cut_after(self, n: int, seconds: float | None) -> None:
-        self._cut_at = (n, seconds)
+    def cut_after(self, n: int, seconds: float | None, pattern: str = BULK) -> None:
+        """Cut every connection when the request after the ``n``-th bulk matching ``pattern`` arrives
+        (a regex on the path: ``/<alias>/_bulk`` counts the sink's article writes only); back after
+        ``seconds``, or never."""
+        with self.lock:
+            self._cut_at, self._cut_pattern, self._cut_counted = (n, seconds), pattern, 0
 
     def release(self) -> None:
         self.released.set()
@@ -229,6 +235,8 @@ class FaultProxy:
         kind = "bulk" if "/_bulk" in target else "mget" if "/_mget" in target else "other"
         with self.lock:
             self.stats.forwarded[kind] += 1
+            if kind == "bulk" and re.search(self._cut_pattern, target.split("?", 1)[0]):
+                self._cut_counted += 1
         return resp.status, resp.getheaders(), data
 
     def _bulk_cut_due(self, path: str) -> bool:
@@ -236,7 +244,7 @@ class FaultProxy:
             return False
         with self.lock:
             trigger = self._cut_at
-            if trigger is None or self.stats.forwarded["bulk"] < trigger[0]:
+            if trigger is None or not re.search(self._cut_pattern, path) or self._cut_counted < trigger[0]:
                 return False
             self._cut_at = None
         threading.Thread(target=self.cut, daemon=True).start()

@@ -45,6 +45,8 @@ class Article:
     language: str | None = None
     entities: dict[str, Any] = field(default_factory=dict)  # facets per type + "details"
     entities_status: str | None = None
+    # Filled by the story stage: {"id", "first_seen_at", "first_source"} (empty when it did not run).
+    story: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="words to find in title, summary and body (Elasticsearch query syntax)")
     search.add_argument("--json", action="store_true", help="print Elasticsearch's response as JSON")
     search.add_argument("--size", type=int, default=5, help="how many hits to show (default 5)")
+    search.add_argument("--stories", action="store_true",
+                        help="one hit per story (its copies collapsed), with the number of copies")
     search.add_argument("--filter", action="append", metavar="FACET=VALUE",
                         help="e.g. --filter agency=xinhua --filter person='Xi Jinping'")
     search.set_defaults(handler="search:cmd_search")

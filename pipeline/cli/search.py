@@ -7,6 +7,7 @@ import json
 
 from pipeline.cli.common import EXIT_OK, connect, load_config_or_exit
 from pipeline.elasticsearch.search import build_query, format_results
+from transforms.stories import StoryStore
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -14,9 +15,18 @@ def cmd_search(args: argparse.Namespace) -> int:
     client = connect(cfg)
     filters = dict(f.split("=", 1) for f in args.filter or [])
     try:
-        resp = client.search(index=cfg.es.index, body=build_query(args.query, size=args.size, filters=filters))
+        resp = client.search(index=cfg.es.index, body=build_query(args.query, size=args.size, filters=filters,
+                                                                  stories=args.stories))
+        body = resp.body if hasattr(resp, "body") else resp
+        stories = None
+        if args.stories:
+            ids = [h["_source"]["story"]["id"] for h in body["hits"]["hits"]
+                   if (h.get("_source", {}).get("story") or {}).get("id")]
+            stories = StoryStore(client, cfg.es.index).stories(ids)
     finally:
         client.close()
-    body = resp.body if hasattr(resp, "body") else resp
-    print(json.dumps(body, ensure_ascii=False, indent=2) if args.json else format_results(body, args.query))
+    if args.json:
+        print(json.dumps(body if stories is None else {**body, "stories": stories}, ensure_ascii=False, indent=2))
+    else:
+        print(format_results(body, args.query, stories))
     return EXIT_OK

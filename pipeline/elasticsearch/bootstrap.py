@@ -21,6 +21,7 @@ from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundErro
 from transforms.elastic import EsSettings
 from transforms.resources import config_path
 from transforms.sources import FeedStateStore
+from transforms.stories import StoryStore
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +106,10 @@ def bootstrap(client: Elasticsearch, alias: str, template: dict[str, Any] | None
 
 
 def ensure_aux_indices(client: Elasticsearch, settings: EsSettings) -> tuple[str, str]:
-    """The dead-letter and feed-state indices; returns their names. Idempotent.
+    """The dead-letter, feed-state and story indices; returns the first two's names. Idempotent.
 
-    The feed-state index is created by its owner, ``transforms.feed_state``, so its
-    mapping is the same whichever of the two runs first.
+    The feed-state and story indices are created by their owners (``transforms.sources``,
+    ``transforms.stories``), so their mappings are the same whichever runs first.
     """
     try:
         client.indices.create(index=settings.deadletter_index, mappings=DEADLETTER_MAPPINGS)
@@ -117,6 +118,7 @@ def ensure_aux_indices(client: Elasticsearch, settings: EsSettings) -> tuple[str
         if _error_type(e) != "resource_already_exists_exception":
             raise
     FeedStateStore(client, settings.state_index).ensure_index()
+    StoryStore(client, settings.index).ensure_indices()
     return settings.deadletter_index, settings.state_index
 
 

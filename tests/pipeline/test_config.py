@@ -1,5 +1,6 @@
 """The config is refused before anything runs, with the key named."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,13 @@ def test_the_demo_config_is_valid():
     cfg = load_config(REPO / "configs" / "demo.yaml")
     assert cfg.es.local and len(cfg.feeds) >= 6
     assert all(f.url.startswith("http://127.0.0.1:") for f in cfg.feeds)
+
+
+def test_stories_are_on_by_default_and_can_be_turned_off_or_batched():
+    assert parse(BASE).stories.enabled is True
+    s = parse({**BASE, "stories": {"enabled": False, "batch_size": 16}}).stories
+    assert s.enabled is False and s.batch_size == 16
+    for bad, needle in (({"enabled": "no"}, "stories.enabled"), ({"batch_size": 0}, "stories.batch_size"),
+                        ({"copies": 3}, "stories.['copies']"), (["on"], "'stories' must be a mapping")):
+        with pytest.raises(ConfigError, match=re.escape(needle)):
+            parse({**BASE, "stories": bad})

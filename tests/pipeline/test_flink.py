@@ -199,6 +199,8 @@ def flink_jar() -> Path:
 def comparable(doc: dict) -> dict:
     """A document without the fields that hold the time of the run (@timestamp too, unless published)."""
     out = {k: v for k, v in doc.items() if k not in TIME_FIELDS}
+    if out.get("story"):  # the story's first_seen_at is the time its first copy was seen, in this run
+        out["story"] = {k: v for k, v in out["story"].items() if k != "first_seen_at"}
     if not doc.get("published_at"):
         out.pop("@timestamp", None)
     return out

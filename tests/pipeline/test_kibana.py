@@ -38,7 +38,7 @@ def test_the_objects_reference_each_other_consistently():
     objects = load_objects()
     by_id = {(o["type"], o["id"]) for o in objects}
     types = [o["type"] for o in objects]
-    assert types.count("index-pattern") == 1 and types.count("dashboard") == 1 and types.count("search") == 3
+    assert types.count("index-pattern") == 1 and types.count("dashboard") == 1 and types.count("search") == 4
     data_view = next(o for o in objects if o["type"] == "index-pattern")
     assert data_view["attributes"]["timeFieldName"] == "@timestamp"
     for o in objects:

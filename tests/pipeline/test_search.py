@@ -24,3 +24,17 @@ def test_results_show_entities_snippets_and_facets():
     text = format_results(resp, "Xi")
     assert "1 article(s)" in text and "person: Xi Jinping, Vladimir Putin" in text
     assert "[Xi] [Jinping]" in text and "dateline=BEIJING" in text and "Xi Jinping (1)" in text
+
+
+def test_stories_collapse_by_story_id_and_show_the_copies():
+    q = build_query("drought", stories=True)
+    assert q["collapse"] == {"field": "story.id", "inner_hits": {"name": "copies", "size": 0}}
+    assert q["aggs"]["stories"] == {"cardinality": {"field": "story.id"}} and "story" in q["_source"]
+    assert "collapse" not in build_query("drought")
+    hit = {"_source": {"title": "Kenya launches drought relief", "story": {"id": "s1", "first_source": "Xinhua"}},
+           "inner_hits": {"copies": {"hits": {"total": {"value": 2}}}}}
+    resp = {"hits": {"total": {"value": 5}, "hits": [hit]}, "aggregations": {"stories": {"value": 2}}}
+    text = format_results(resp, "drought", {"s1": {"story": {"copies": 4, "first_source": "Xinhua",
+                                                             "first_seen_at": "2026-11-27T17:20:00Z"}}})
+    assert text.startswith('2 stories (5 article(s)) match "drought"')
+    assert "story s1: 4 copies (2 matching), first from Xinhua at 2026-11-27T17:20:00Z" in text

@@ -50,7 +50,8 @@ def test_every_field_is_in_the_mapping_and_every_mapped_field_is_produced():
                 "removed_chars": 8}, content_hash="h", flags=["bozo"], entities_status="tagged",
                 enclosures=[{"url": "https://ex.test/p.jpg", "type": "image/jpeg", "length": "2048"}],
                 entities={"person": ["Li Wei"], "details": [{"name": "Li Wei", "type": "PERSON", "mentions": 2,
-                          "first_offset": 0, "in_title": False, "salience": 0.4}]})
+                          "first_offset": 0, "in_title": False, "salience": 0.4}]},
+                story={"id": "abc123", "first_seen_at": "2026-04-01T02:00:00Z", "first_source": "Xinhua"})
     doc = to_document(a, pipeline_version="1.2.3", now=NOW)
     mapped = mapping_paths(load_template()["template"]["mappings"]["properties"])
     produced = doc_paths(doc)
@@ -123,3 +124,14 @@ def test_a_date_that_does_not_parse_is_flagged_not_fatal():
     assert doc["published_at"] is None
     assert doc["@timestamp"] == doc["first_seen_at"] == "2026-04-02T09:30:15Z"
     assert doc["flags"] == ["bozo", "invalid_published_at"]
+
+
+def test_story_fields_mark_the_first_copy_and_are_absent_without_the_story_stage():
+    first = to_document(article(story={"id": "abc123", "first_seen_at": "2026-04-01T10:00:00+08:00",
+                                       "first_source": "Xinhua"}), pipeline_version="1", now=NOW)
+    assert first["story"] == {"id": "abc123", "first_seen_at": "2026-04-01T02:00:00Z", "first_source": "Xinhua",
+                              "first": True}
+    copy = to_document(article(id="other", story={"id": "abc123", "first_seen_at": "2026-04-01T02:00:00Z",
+                                                  "first_source": "Xinhua"}), pipeline_version="1", now=NOW)
+    assert copy["story"]["id"] == "abc123" and copy["story"]["first"] is False
+    assert to_document(article(), pipeline_version="1", now=NOW)["story"] is None

@@ -80,6 +80,7 @@ def to_document(article: Article, *, pipeline_version: str, now: datetime | None
             "rules": _strings(_rule_names(article.cleaning.get("rules", []))),
             "removed_chars": int(article.cleaning.get("removed_chars") or 0),
         },
+        "story": _story(article),
         "flags": flags,
         "enclosures": [_enclosure(e) for e in article.enclosures if isinstance(e, dict) and e.get("url")],
         "pipeline": {"version": pipeline_version},
@@ -183,6 +184,15 @@ def _strings(values: Any) -> list[str]:
 
 def _rule_names(rules: Any) -> list[str]:
     return [r.get("rule") if isinstance(r, dict) else r for r in rules or []]
+
+
+def _story(article: Article) -> dict[str, Any] | None:
+    """Which story the article is a copy of; ``first`` marks the story's first document (its id is the story's)."""
+    story = article.story or {}
+    if not story.get("id"):
+        return None
+    return {"id": str(story["id"]), "first_seen_at": _date(story.get("first_seen_at"), "story_first_seen_at", []),
+            "first_source": story.get("first_source") or None, "first": story["id"] == article.id}
 
 
 def _dateline(dateline: dict[str, Any] | None) -> dict[str, str | None] | None:
