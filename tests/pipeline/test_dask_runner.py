@@ -133,3 +133,11 @@ def test_a_failing_dofn_fails_the_run_and_streaming_is_refused(cluster):
     streaming | beam.Create([1]) | beam.Map(str)
     with pytest.raises(DaskRunnerError, match="batch"):
         streaming.run()
+
+
+def test_a_scheduler_that_does_not_answer_is_named_before_anything_runs():
+    p = beam.Pipeline(runner=DaskRunner(), options=PipelineOptions(
+        ["--dask_client_address=tcp://127.0.0.1:1", "--dask_connection_timeout=2"]))
+    p | beam.Create([1]) | beam.Map(str)
+    with pytest.raises(DaskRunnerError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
+        p.run()

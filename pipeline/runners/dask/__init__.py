@@ -81,7 +81,10 @@ class DaskRunner(PipelineRunner):
         bag_kwargs = DaskOptions._extract_bag_kwargs(dask_options)
         run_id = uuid.uuid4().hex
         pipeline.replace_all(dask_overrides())
-        client = ddist.Client(**dask_options)
+        try:
+            client = ddist.Client(**dask_options)
+        except OSError as e:  # the scheduler does not answer within --dask_connection_timeout
+            raise DaskRunnerError(f"cannot reach the Dask scheduler at {dask_options.get('address')}: {e}") from e
         try:
             _check_workers(client)
             threads = sum(client.nthreads().values()) or 1
