@@ -19,7 +19,7 @@ def config_files() -> list[tuple[str, list[str]]]:
 
 
 INSTALL_REQUIRES = [
-    "apache-beam[dask]==2.77.0",  # the extra: Beam's DaskRunner needs dask and distributed
+    "apache-beam[dask]==2.77.0",  # the extra: the Dask runner (pipeline/runners/dask) and `dask worker`
     "dask==2026.8.0",
     "distributed==2026.8.0",
     "feedparser==6.0.14",

@@ -1,6 +1,6 @@
 """Streaming: freshness (published -> searchable) and the idle CPU of ``wirenews stream``.
 
-    .venv/bin/python bench/bench_stream.py [--poll 5] [--items 20] [--background 10] [--idle 30]
+    .venv/bin/python bench/bench_stream.py [--poll 5] [--items 20] [--background 10] [--idle 30] [--runner R]
 
 A live RSS feed is served by ``tests.loopback.LoopbackServer`` on 127.0.0.1 (like tests/test_stream.py),
 next to ``--background`` generated feeds (bench/corpus.py) polled every 300 s. After the start-up
@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU measurement")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--es", default=DEFAULT_ES)
+    parser.add_argument("--runner", help="a Beam runner, e.g. PrismRunner (Prism is counted in the process tree: "
+                                         "wirenews starts it); default the local runner")
     args = parser.parse_args(argv)
     print(f"machine: {describe_machine()}", flush=True)
     rng = random.Random(args.seed)
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         log_path = Path(tmp) / "stream.log"
         started = time.monotonic()
         with open(log_path, "w") as log_file:
-            proc = subprocess.Popen([*wirenews_cmd(), "stream", "-c", str(cfg)], cwd=REPO, stdout=log_file,
+            runner = [f"--runner={args.runner}"] if args.runner else []
+            proc = subprocess.Popen([*wirenews_cmd(), "stream", "-c", str(cfg), *runner], cwd=REPO, stdout=log_file,
                                     stderr=subprocess.STDOUT, env={**os.environ})
         watcher = Watcher(args.es, alias)
         watcher.thread.start()

@@ -10,7 +10,8 @@ parsed (one fetch per feed per poll still), the feeds it never polled are polled
 usual. A first run therefore hands over at once, and a run where nothing changed ends without Beam.
 
 Files and globs are never read here (a drop folder can hold more than the launcher should carry), and
-only the local runner uses this: a remote runner would ship the fetched bodies inside the job.
+only runs on this machine use this (the local runner, Prism): a remote runner would ship the fetched
+bodies inside the job.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from pipeline import LOCAL_RUNNERS
+from pipeline import POLL_FIRST_RUNNERS
 from pipeline.config import Config
 from transforms.article import FeedSpec
 from transforms.elastic import make_client
@@ -39,11 +40,12 @@ log = logging.getLogger(__name__)
 
 
 def applies(beam_args: list[str]) -> bool:
-    """Whether the run is on the local runner, read off Beam's arguments without importing Beam."""
+    """Whether the run is on this machine (the local runner or Prism), read off Beam's arguments without
+    importing Beam."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--runner")
     known, _ = parser.parse_known_args(beam_args)
-    return known.runner in LOCAL_RUNNERS
+    return known.runner in POLL_FIRST_RUNNERS
 
 
 @dataclass

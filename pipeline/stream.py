@@ -18,6 +18,7 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 
 import apache_beam as beam
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
@@ -27,7 +28,8 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.article import Article, FeedSpec
 from transforms.elastic import make_client
-from transforms.sources import FeedStateStore
+from transforms.sink import reached_index
+from transforms.sources import FeedStateStore, StoriesMissing
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +79,26 @@ class SeenCache:
 # -- Beam wrappers ---------------------------------------------------------------
 
 
+class _OnePoller(OffsetRestrictionTracker):
+    """Refuses a runner's dynamic splits, so one poller holds the schedule; checkpoints still work.
+
+    Prism (and Flink, Dataflow) split a running restriction on their own, at half its remainder: each
+    half would be a poller of its own. A tracker may refuse a split; a checkpoint (fraction 0, which
+    ``defer_remainder`` also asks for) leaves one restriction alive and is granted.
+    """
+
+    def try_split(self, fraction_of_remainder: float) -> tuple[OffsetRange, OffsetRange] | None:
+        if fraction_of_remainder > 0:
+            return None
+        return super().try_split(fraction_of_remainder)
+
+
 class _Ticks(RestrictionProvider):
     def initial_restriction(self, element: object) -> OffsetRange:
         return OffsetRange(0, MAX_TICKS)
 
     def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
-        return OffsetRestrictionTracker(restriction)
+        return _OnePoller(restriction)
 
     def restriction_size(self, element: object, restriction: OffsetRange) -> int:
         return 1
@@ -108,7 +124,7 @@ class PollFeeds(beam.DoFn):
         self._polls = Metrics.counter("wirenews", "polls")
 
     def setup(self) -> None:
-        self._next_due = {}
+        self._next_due = {}  # a cache of the stored schedule; empty: read it at the first wake-up
         self._uncommitted = False
         self._store = None
         if self.es is not None:
@@ -117,12 +133,16 @@ class PollFeeds(beam.DoFn):
                                          max_retries=0)
 
     def _commit(self) -> None:
-        """The previous poll's bundle has finished (its articles are indexed): its feed state becomes current."""
+        """The feeds of earlier polls whose articles are all indexed (or dead-lettered) become current."""
         if self._store is None or not self._uncommitted:
             return
+        es, client = self.es, self._store.client
         try:
-            self._store.commit_pending()
+            self._store.commit_pending(reached=lambda ids: reached_index(
+                client, es.index, es.deadletter_index, ids))  # type: ignore[attr-defined]
             self._uncommitted = False
+        except StoriesMissing as e:  # their bundles are still on their way: looked at again at the next wake-up
+            log.debug("stream: %s", e)
         except Exception as e:  # noqa: BLE001 - retried at the next wake-up; the feeds are re-read meanwhile
             log.warning("stream: cannot commit feed state yet: %s", e)
 
@@ -140,6 +160,8 @@ class PollFeeds(beam.DoFn):
             return
         now = time.time()
         due = due_feeds(feeds, self._next_due, now)
+        if due and self._store is not None:
+            due = self._claim(feeds, due, now)
         if due:
             if not tracker.try_claim(tick):
                 return
@@ -150,6 +172,32 @@ class PollFeeds(beam.DoFn):
             for feed in due:
                 yield beam.window.TimestampedValue(feed, Timestamp.of(now))
         tracker.defer_remainder(Duration(seconds=0))
+
+    def _claim(self, feeds: Sequence[FeedSpec], due: list[FeedSpec], now: float) -> list[FeedSpec]:
+        """The feeds this poller may poll now: due by the stored schedule, and claimed in the feed state.
+
+        Whoever holds the restriction after a split, a checkpoint or a restart reads the schedule from
+        the feed state, and a claim only wins over the version it read: each feed is polled once per
+        interval. Without the cluster the poller goes by its own schedule (nothing can be indexed then).
+        """
+        assert self._store is not None
+        try:
+            slots = self._store.slots([f.name for f in feeds])
+            really = [f for f in due if slots[f.name].due_at <= now]
+            start = datetime.fromtimestamp(now, timezone.utc)
+            won = self._store.claim([(f.name, f.url, start + timedelta(seconds=f.poll_interval)) for f in really],
+                                    slots)
+        except Exception as e:  # noqa: BLE001 - the poll goes ahead on this poller's own schedule
+            log.warning("stream: cannot read or claim the feeds' schedule: %s", e)
+            return due
+        for f in feeds:
+            self._next_due[f.name] = max(slots[f.name].due_at, self._next_due.get(f.name, 0.0))
+        lost = [f for f in really if f.name not in won]
+        for f in lost:  # another poller has it: look again after an interval
+            self._next_due[f.name] = now + f.poll_interval
+        if lost:
+            log.info("stream: %d feed(s) claimed by another poller: %s", len(lost), ", ".join(f.name for f in lost))
+        return [f for f in really if f.name in won]
 
     def _stopping(self) -> bool:
         return os.path.exists(self.stop_file)

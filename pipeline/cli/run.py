@@ -8,6 +8,7 @@ import signal
 import tempfile
 import time
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +24,21 @@ from pipeline.cli.common import (
 )
 from pipeline.config import Config
 from pipeline.elasticsearch.bootstrap import bootstrap, ensure_aux_indices
+from pipeline.elasticsearch.tally import tally
 from pipeline.summary import render, summarize
 from transforms.elastic import make_client
-from transforms.sources import FeedStateStore
+from transforms.sink import reached_index
+from transforms.sources import FeedStateStore, StoriesMissing
 
 
 def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     cfg = _prepare(args)
     log.info("run: %d feed(s) from %s", len(cfg.feeds), cfg.path)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(timezone.utc)
     first = prepoll.prepoll(cfg) if prepoll.applies(beam_args) else None
     if first is not None and not first.pipeline_needed:
         log.info("run: no feed has changed; nothing for the pipeline to do")
-        return _finish(args, cfg, None, started, first.counters)
+        return _finish(args, cfg, {}, started, first.counters)
     # Start-up: Beam's import (seconds) is paid only once the prepoll has found work for the pipeline.
     import apache_beam as beam
 
@@ -45,9 +48,12 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     options = make_options(beam_args)
     p = beam.Pipeline(runner=make_runner(options), options=options)
     build_batch(p, cfg, [*first.handed, *first.remaining] if first is not None else None)
-    result = _execute(p)
+    metrics = _execute(p)
+    counters = first.counters if first is not None else []
+    if metrics is None:
+        counters = [*counters, *tally(cfg, started_at)]
     _commit_feed_state(cfg)
-    return _finish(args, cfg, result, started, first.counters if first is not None else ())
+    return _finish(args, cfg, metrics or {}, started, counters)
 
 
 def cmd_stream(args: argparse.Namespace, beam_args: list[str]) -> int:
@@ -78,14 +84,15 @@ def cmd_stream(args: argparse.Namespace, beam_args: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
     log.info("stream: %d feed(s) from %s; stop with SIGTERM or Ctrl-C", len(cfg.feeds), cfg.path)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(timezone.utc)
     p = beam.Pipeline(runner=make_runner(options), options=options)
     build_stream(p, cfg, stop_file)
-    result = _execute(p)
+    metrics = _execute(p)
+    counters = tally(cfg, started_at) if metrics is None else []
     _commit_feed_state(cfg)
     Path(stop_file).unlink(missing_ok=True)
     Path(stop_dir).rmdir()
-    return _finish(args, cfg, result, started)
+    return _finish(args, cfg, metrics or {}, started, counters)
 
 
 def _prepare(args: argparse.Namespace) -> Config:
@@ -105,25 +112,50 @@ def _prepare(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _execute(p: Any) -> Any:
-    """Run the pipeline; a failure inside it ends the run with exit 1 and a one-line reason."""
+def _execute(p: Any) -> dict[str, Any] | None:
+    """Run the pipeline and return its metrics (None: the runner reports none); a failure inside it ends
+    the run with exit 1 and a one-line reason.
+
+    A runner that refuses the pipeline or its cluster before anything runs ends it with exit 2. A job
+    server started for the run (Prism) is stopped here, once its metrics are read, whatever happened.
+    """
+    from pipeline.runners import RunnerRefused, release
+
     try:
         result = p.run()
         result.wait_until_finish()
+        try:
+            return result.metrics().query()
+        except Exception as e:  # noqa: BLE001 - e.g. Beam's stock runners that have no metrics yet
+            log.warning("the runner reports no metrics (%s): the summary counts what Elasticsearch holds",
+                        one_line(e))
+            return None
+    except RunnerRefused as e:
+        log.error("%s", e)
+        raise SystemExit(EXIT_CONFIG) from e
     except Exception as e:  # noqa: BLE001 - reported, then the process exits non-zero
         log.error("run failed: %s", one_line(e))
         log.debug("pipeline failure", exc_info=True)
         log.error("feed state was not committed: the next run reads those feeds again, nothing is lost")
         raise SystemExit(EXIT_FAILURES) from e
-    return result
+    finally:
+        release()
 
 
 def _commit_feed_state(cfg: Config) -> None:
-    """The run's articles are indexed: the feed state it learnt becomes current."""
+    """The run's articles are indexed: the feed state it learnt becomes current.
+
+    Only for feeds whose passed-on stories are all in the index or the dead letters, whatever the runner
+    reported: a runner that lost some leaves those feeds pending (exit 1), and the next run reads them again.
+    """
     client = make_client(cfg.es)
     try:
-        n = FeedStateStore(client, cfg.es.state_index, max_retries=cfg.es.max_retries).commit_pending()
+        n = FeedStateStore(client, cfg.es.state_index, max_retries=cfg.es.max_retries).commit_pending(
+            reached=lambda ids: reached_index(client, cfg.es.index, cfg.es.deadletter_index, ids))
         log.info("feed state committed for %d feed(s)", n)
+    except StoriesMissing as e:
+        log.error("feed state committed for %d feed(s) only: %s", e.committed, e)
+        raise SystemExit(EXIT_FAILURES) from e
     except Exception as e:  # noqa: BLE001
         log.error("feed state not committed: %s; the next run reads those feeds again, nothing is lost",
                   one_line(e))
@@ -132,11 +164,10 @@ def _commit_feed_state(cfg: Config) -> None:
         client.close()
 
 
-def _finish(args: argparse.Namespace, cfg: Config, result: Any, started: float,
+def _finish(args: argparse.Namespace, cfg: Config, metrics: dict[str, Any], started: float,
             counters: Iterable[tuple[str, str, int]] = ()) -> int:
-    """Summary and exit code; ``result`` None when no pipeline ran, ``counters`` from outside the pipeline."""
-    summary = summarize(result.metrics().query() if result is not None else {}, [f.name for f in cfg.feeds],
-                        counters)
+    """Summary and exit code; ``metrics`` of the pipeline ({} when none ran), ``counters`` from outside it."""
+    summary = summarize(metrics, [f.name for f in cfg.feeds], counters)
     print(render(summary, time.monotonic() - started), flush=True)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary.to_json(), indent=2))

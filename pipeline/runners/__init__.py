@@ -3,8 +3,12 @@
 Beam's DirectRunner first tries to download the Prism runner from the internet;
 offline that costs a failed connection to an outside address on every run. For
 the local runner we therefore pick the FnApiRunner directly, the same engine
-the DirectRunner falls back to, with the same options. For FlinkRunner,
-pipeline.runners.flink fills in the cached job server jar and the rest a run needs.
+the DirectRunner falls back to, with the same options; once a Prism binary is
+built (pipeline.runners.prism), DirectRunner and PrismRunner run on Prism, which
+wirenews starts and stops itself. DaskRunner is wirenews's own corrected Dask
+runner (pipeline.runners.dask); Beam's, which loses data, is refused. For
+FlinkRunner, pipeline.runners.flink fills in the cached job server jar and the
+rest a run needs.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from apache_beam.options.pipeline_options import (
 from apache_beam.runners.runner import PipelineRunner
 
 from pipeline import LOCAL_RUNNERS, NOISY_LOGGERS, beam_options
-from pipeline.runners import flink, local
+from pipeline.runners import dask, flink, local, prism
 
 log = logging.getLogger(__name__)
 
 EXIT_SETUP = 2  # the CLI's exit code for a problem found before anything runs
+# Raised by a runner's run() before anything ran: the CLI exits with EXIT_SETUP.
+RunnerRefused = (dask.DaskRunnerError, prism.PrismSetupError)
 
 # Modules whose import registers a runner's own options: Beam knows an option once the PipelineOptions
 # subclass declaring it has been imported, and runner modules declare theirs beside the runner. Each is
@@ -105,6 +111,15 @@ def make_options(beam_args: list[str], *, streaming: bool = False) -> PipelineOp
         except flink.FlinkSetupError as e:
             log.error("%s", e)
             raise SystemExit(EXIT_SETUP) from e
+    if dask.is_stock(options):
+        log.error("--runner=%s: Beam's own Dask runner drops what DoFns emit at bundle end and hands every tagged "
+                  "output to every consumer, so stories would be lost; use --runner=DaskRunner, which corrects "
+                  "it (docs/dask.md)", dask.STOCK_RUNNER)
+        raise SystemExit(EXIT_SETUP)
+    if streaming and dask.wanted(options):
+        log.error("stream does not run on Dask: the Dask runner runs batch pipelines only; run `wirenews run` "
+                  "on Dask from a scheduler (cron, systemd timer), or stream on Prism (--runner=PrismRunner)")
+        raise SystemExit(EXIT_SETUP)
     return options
 
 
@@ -114,9 +129,25 @@ def is_local(options: PipelineOptions) -> bool:
 
 
 def make_runner(options: PipelineOptions) -> PipelineRunner | None:
-    """The FnApiRunner for the local case, Beam's FlinkRunner for Flink; None lets Beam resolve any other."""
+    """The runner for ``options``; None lets Beam resolve any other (Dataflow, a job endpoint of your own).
+
+    Prism's job server starts here; ``release`` stops it once the run is over.
+    """
     if flink.is_flink(options):
         return flink.runner()
+    if dask.wanted(options):
+        return dask.DaskRunner()
+    if prism.wanted(options):
+        try:
+            return prism.runner(options)
+        except prism.PrismSetupError as e:
+            log.error("%s", e)
+            raise SystemExit(EXIT_SETUP) from e
     if not is_local(options):
         return None
     return local.fn_api_runner(options)
+
+
+def release() -> None:
+    """Stop what ``make_runner`` started for a run (Prism's job server); safe to call when nothing was."""
+    prism.stop_all()

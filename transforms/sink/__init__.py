@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from transforms.sink.bulk import ElasticsearchSink, IndexRequest, StoredLookup
+from transforms.sink.bulk import ElasticsearchSink, IndexRequest, StoredLookup, reached_index
 from transforms.sink.document import document_id, to_document
 
 __all__ = ["ElasticsearchSink", "IndexRequest", "SkipUnchanged", "StoredLookup", "WriteToElasticsearch",
-           "document_id", "to_document"]
+           "document_id", "reached_index", "to_document"]
 
 
 def __getattr__(name: str) -> Any:

@@ -366,3 +366,26 @@ class StoredLookup:
             if d.get("found"):
                 found[d["_id"]] = d.get("_source") or {}
         return found
+
+
+def reached_index(client: Elasticsearch, index: str, deadletter_index: str, ids: Sequence[str], *,
+                  chunk: int = 1000) -> set[str]:
+    """Of ``ids``, those the index holds or that were dead-lettered: the stories that got somewhere.
+
+    What the feed state's commit checks, from Elasticsearch alone: whatever a runner reports (or loses),
+    a story is only taken as done when it can be found.
+    """
+    found: set[str] = set()
+    lookup = StoredLookup(client, index)
+    has_dead_letters = bool(client.indices.exists(index=deadletter_index))
+    if has_dead_letters:
+        client.indices.refresh(index=deadletter_index)
+    for start in range(0, len(ids), chunk):
+        part = list(ids[start:start + chunk])
+        found |= set(lookup.lookup(part))
+        rest = [i for i in part if i not in found]
+        if rest and has_dead_letters:
+            resp = client.search(index=deadletter_index, size=0, query={"terms": {"doc_id": rest}},
+                                 aggs={"ids": {"terms": {"field": "doc_id", "size": len(rest)}}})
+            found |= {b["key"] for b in resp["aggregations"]["ids"]["buckets"]}
+    return found

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from transforms.sources.feed_state import FeedState, FeedStateStore
+from transforms.sources.feed_state import FeedState, FeedStateStore, StoriesMissing
 from transforms.sources.fetch import is_file_source
 from transforms.sources.http_client import HttpClient
 from transforms.sources.poll import FeedOutcome, Polled, feed_of, host_of, outcome_counters, poll_and_store
 
-__all__ = ["FeedOutcome", "FeedState", "FeedStateStore", "HttpClient", "Polled", "ReadFeeds", "feed_of", "host_of",
-           "is_file_source", "outcome_counters", "poll_and_store"]
+__all__ = ["FeedOutcome", "FeedState", "FeedStateStore", "HttpClient", "Polled", "ReadFeeds", "StoriesMissing",
+           "feed_of", "host_of", "is_file_source", "outcome_counters", "poll_and_store"]
 
 
 def __getattr__(name: str) -> Any:

@@ -180,8 +180,38 @@ STATE_MAPPING: dict[str, Any] = {
 }
 
 
+CLAIM_FIELD = "claimed_until"  # a stream poller's claim on a feed's poll, until the feed is next due
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A feed's stored schedule: when it is next due, and the version of its document a claim must match."""
+
+    due_at: float = 0.0  # seconds since the epoch; 0.0 for a feed never polled
+    seq_no: int | None = None
+    primary_term: int | None = None
+
+
+def due_at(doc: dict[str, Any] | None) -> float:
+    """When a stored feed is next due: the later of its own schedule (or backoff) and a poller's claim."""
+    times = [parse_iso((doc or {}).get(name)) for name in ("next_poll_at", CLAIM_FIELD)]
+    return max((t.timestamp() for t in times if t is not None), default=0.0)
+
+
 class FeedStateError(RuntimeError):
     """Elasticsearch refused a feed state write; the message names the feeds."""
+
+
+class StoriesMissing(FeedStateError):
+    """Articles a poll passed on are neither indexed nor dead-lettered: those feeds stay pending."""
+
+    def __init__(self, held: dict[str, int], committed: int) -> None:
+        self.held = held
+        self.committed = committed
+        names = ", ".join(f"{name} ({n})" for name, n in sorted(held.items())[:5])
+        super().__init__(f"{sum(held.values())} story(ies) of {len(held)} feed(s) did not reach the index: {names}"
+                         f"{' ...' if len(held) > 5 else ''}; their feed state stays pending and the next run "
+                         "reads them again")
 
 
 class FeedStateStore:
@@ -222,11 +252,12 @@ class FeedStateStore:
         return {h["_id"]: FeedState.from_doc(h["_source"]) for h in resp["hits"]["hits"]
                 if not h["_id"].endswith(PENDING_SUFFIX)}
 
-    def put(self, state: FeedState, *, pending: bool = False) -> None:
-        """Write the state; ``pending`` keeps it aside until ``commit_pending`` (see ReadFeeds ``defer_state``)."""
+    def put(self, state: FeedState, *, pending: bool = False, article_ids: list[str] | None = None) -> None:
+        """Write the state; ``pending`` keeps it aside until ``commit_pending`` (see ReadFeeds ``defer_state``),
+        with the ids of the articles the poll passed on, which must reach the index before it is committed."""
         if pending:
             self.client.index(index=self.index, id=state.name + PENDING_SUFFIX,
-                              document=state.to_doc() | {"pending": True})
+                              document=state.to_doc() | {"pending": True, "article_ids": article_ids or []})
         else:  # one attempt: a poll thread does not wait out a cluster that is down; the feed is read again
             self.put_current([state], retries=0)
 
@@ -272,12 +303,55 @@ class FeedStateStore:
                 f"{r.get('_id')}: {r['error'].get('reason', r['error'])}" for r in permanent[:3]))
         return f"{len(failed)} item(s) answered {failed[0].get('status')}" if failed else None
 
-    def commit_pending(self) -> int:
-        """Make every pending state the feed's state; call once the run's articles are safely indexed."""
+    def slots(self, names: list[str]) -> dict[str, Slot]:
+        """Each feed's stored schedule, read in one request."""
+        resp = self.client.mget(index=self.index, ids=names)
+        return {d["_id"]: Slot(due_at(d["_source"]), d["_seq_no"], d["_primary_term"]) if d.get("found") else Slot()
+                for d in resp["docs"]}
+
+    def claim(self, claims: list[tuple[str, str, datetime]], slots: dict[str, Slot]) -> set[str]:
+        """Claim feeds' polls, ``(name, url, until)`` each, in one request; returns the names claimed.
+
+        A claim is written only over the version of the feed's document that ``slots`` read (or creates
+        the document when there was none), so of several pollers that found a feed due, one wins; a
+        poll's own state write replaces the document and with it the claim.
+        """
+        operations: list[dict[str, Any]] = []
+        for name, url, until in claims:
+            slot = slots.get(name, Slot())
+            if slot.seq_no is None:
+                operations += [{"create": {"_index": self.index, "_id": name}},
+                               {"name": name, "url": url, "pending": False, CLAIM_FIELD: iso_z(until)}]
+            else:
+                operations += [{"update": {"_index": self.index, "_id": name, "if_seq_no": slot.seq_no,
+                                           "if_primary_term": slot.primary_term}},
+                               {"doc": {CLAIM_FIELD: iso_z(until)}}]
+        if not operations:
+            return set()
+        resp = self.client.bulk(operations=operations)
+        return {name for (name, _, _), item in zip(claims, resp["items"], strict=True)
+                if next(iter(item.values())).get("status") in (200, 201)}
+
+    def commit_pending(self, reached: Callable[[list[str]], set[str]] | None = None) -> int:
+        """Make every pending state the feed's state; call once the run's articles are safely indexed.
+
+        ``reached``: of the given article ids, those the index (or the dead letters) holds. A feed whose
+        passed-on articles did not all get there keeps its state pending, whatever the runner reported:
+        ``StoriesMissing`` names those feeds after the others are committed, and the next run (or the
+        stream's next wake-up) reads them again.
+        """
         if not self.client.indices.exists(index=self.index):
             return 0
         self.client.indices.refresh(index=self.index)
         resp = self.client.search(index=self.index, size=10_000, query={"term": {"pending": True}})
-        states = [FeedState.from_doc(hit["_source"]) for hit in resp["hits"]["hits"]]
+        docs = [hit["_source"] for hit in resp["hits"]["hits"]]
+        held: dict[str, int] = {}
+        if reached is not None:
+            wanted = sorted({i for d in docs for i in d.get("article_ids") or []})
+            found = reached(wanted) if wanted else set()
+            held = {d["name"]: n for d in docs if (n := sum(i not in found for i in d.get("article_ids") or []))}
+        states = [FeedState.from_doc(d) for d in docs if d["name"] not in held]
         self.put_current(states)
+        if held:
+            raise StoriesMissing(held, committed=len(states))
         return len(states)

@@ -241,7 +241,8 @@ def write_state(store: FeedStateStore | None, feed: FeedSpec, outcome: FeedOutco
     if store is None or outcome.state is None or outcome.status == "skipped":
         return
     try:
-        store.put(outcome.state, pending=defer and outcome.status == "fetched")
+        store.put(outcome.state, pending=defer and outcome.status == "fetched",
+                  article_ids=[a.id for a in outcome.articles if a.id])
     except Exception as e:  # noqa: BLE001
         log.warning("feed %s: cannot write feed state: %s", feed.name, e)
 
