@@ -40,10 +40,10 @@ def config(tmp_path: Path) -> str:
     (["clean", "--bogus", "{missing}"], "wirenews clean: error: unknown option --bogus (see wirenews clean --help)"),
     (["search", "-c", "{config}", "Putin", "--filter", "agency"],
      "--filter 'agency': write FACET=VALUE, e.g. agency=xinhua (facets: source, agency, language, person, org, "
-     "location, norp, event)"),
+     "location, norp, event, service, priority, subject)"),
     (["search", "-c", "{config}", "Putin", "--filter", "agncy=tass"],
      "--filter 'agncy=tass': no facet 'agncy'; the facets are source, agency, language, person, org, location, "
-     "norp, event"),
+     "norp, event, service, priority, subject"),
     (["run", "-c", "{config}", "--summary_jsn", "{dir}/s.json"],
      "wirenews run: error: unknown option --summary_jsn: neither a wirenews option nor a Beam pipeline option "
      "(did you mean --summary-json?)"),

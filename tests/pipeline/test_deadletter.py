@@ -38,24 +38,24 @@ def test_refused_by_the_mapping_then_fixed_then_replayed_once(tmp_path, capsys, 
     local_file = tmp_path / "deadletter.ndjson"
     bootstrap(es_client, alias)
     ensure_aux_indices(es_client, es_settings)
-    wire = {"wire": {"slugline": "GREECE-PORT", "priority": 3}}
+    extra = {"embargo": {"note": "GREECE-PORT", "hours": 3}}
     # A run's sink: two stories refused for a field the mapping lacks, one for a value no mapping takes,
     # and one more that could not reach the dead-letter index and went to the local file.
     sink = ElasticsearchSink(es_client, alias, deadletter_index=dead_index, deadletter_path=str(local_file))
-    report = sink.write([story(1, "Port strike ends", **wire), story(2, "Ferries sail again", **wire),
+    report = sink.write([story(1, "Port strike ends", **extra), story(2, "Ferries sail again", **extra),
                          story(3, "Tanker fees", word_count="many"), story(4, "Dockers vote")])
     assert len(report.dead_letters) == 3 and [r.id for r in report.created] == ["story-4"]
-    ElasticsearchSink(es_client, alias, deadletter_path=str(local_file)).write([story(5, "Quay repaired", **wire)])
+    ElasticsearchSink(es_client, alias, deadletter_path=str(local_file)).write([story(5, "Quay repaired", **extra)])
     assert len(local_file.read_text().splitlines()) == 1
     es_client.indices.refresh(index=dead_index)
 
     assert main(["deadletter", "list", "-c", str(cfg), "--file", str(local_file)]) == 0
     out = capsys.readouterr().out
     assert f"index {dead_index}: 3 record(s)" in out and f"file  {local_file}: 1 record(s)" in out
-    assert ("3  strict_dynamic_mapping_exception: mapping set to strict, dynamic introduction of [wire] within "
+    assert ("3  strict_dynamic_mapping_exception: mapping set to strict, dynamic introduction of [embargo] within "
             "[_doc] is not allowed") in out
     assert "1  document_parsing_exception: failed to parse field [word_count] of type [integer]" in out
-    assert main(["deadletter", "list", "-c", str(cfg), "--file", str(local_file), "--json", "--reason", "WIRE"]) == 0
+    assert main(["deadletter", "list", "-c", str(cfg), "--file", str(local_file), "--json", "--reason", "EMBARGO"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert sorted(r["doc_id"] for r in listed["records"]) == ["story-1", "story-2", "story-5"]
     assert listed["reasons"] == [{"reason": DeadLetter("index", "", listed["records"][0]).reason, "count": 3}]
@@ -70,8 +70,8 @@ def test_refused_by_the_mapping_then_fixed_then_replayed_once(tmp_path, capsys, 
     # The fix: the mapping learns the field (a new index version behind the alias, the documents copied).
     fixed = copy.deepcopy(load_template())
     fixed["mapping_version"] += 1
-    fixed["template"]["mappings"]["properties"]["wire"] = {
-        "properties": {"slugline": {"type": "keyword"}, "priority": {"type": "integer"}}}
+    fixed["template"]["mappings"]["properties"]["embargo"] = {
+        "properties": {"note": {"type": "keyword"}, "hours": {"type": "integer"}}}
     assert migrate(es_client, alias, fixed) == f"{alias}-v2"
 
     assert main(["deadletter", "replay", "-c", str(cfg), "--file", str(local_file), "--reason", "strict"]) == 0
@@ -79,7 +79,7 @@ def test_refused_by_the_mapping_then_fixed_then_replayed_once(tmp_path, capsys, 
     es_client.indices.refresh(index=[alias, dead_index])
     for n in (1, 2, 5):
         doc = es_client.get(index=alias, id=f"story-{n}")
-        assert doc["_index"] == f"{alias}-v2" and doc["_source"]["wire"]["slugline"] == "GREECE-PORT"
+        assert doc["_index"] == f"{alias}-v2" and doc["_source"]["embargo"]["note"] == "GREECE-PORT"
         assert doc["_version"] == 1  # written once
     assert es_client.count(index=alias)["count"] == 4  # stories 1, 2, 4, 5: each once
     left = [h["_source"]["doc_id"] for h in es_client.search(index=dead_index)["hits"]["hits"]]
@@ -98,7 +98,7 @@ def test_a_record_whose_article_was_indexed_since_is_removed_not_written(tmp_pat
                                    "feeds": [{"name": "ana-wire", "url": "http://127.0.0.1:9/ana.xml"}]}))
     bootstrap(es_client, alias)
     ensure_aux_indices(es_client, es_settings)
-    old = story(1, "Port strike ends", wire={"slugline": "GREECE-PORT"})
+    old = story(1, "Port strike ends", embargo={"note": "GREECE-PORT"})
     ElasticsearchSink(es_client, alias, deadletter_index=dead_index).write([old])
     newer = story(1, "Port strike ends, ships leave")
     newer.doc["ingested_at"] = "2026-05-05T00:00:00Z"  # a later run indexed the story's next version
