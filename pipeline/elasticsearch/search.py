@@ -63,7 +63,7 @@ def build_query(query: str, *, size: int = 10, filters: dict[str, str] | None = 
         "query": {"bool": {"must": must, "filter": flt}},
         "size": size,
         "sort": ["_score", {"@timestamp": "desc"}],
-        "source": ["title", "url", "@timestamp", "source.name", "agency", "dateline", "language",
+        "source": ["title", "url", "guid", "@timestamp", "source.name", "agency", "dateline", "language",
                    "entities.person", "entities.org", "entities.location", "cleaning", "body", "withdrawn",
                    "wire.service", "wire.priority", "wire.versions", "wire.status", "wire.slugline"],
         "highlight": {"fields": {"body": {"fragment_size": 160, "number_of_fragments": 2},
@@ -111,7 +111,8 @@ def format_results(resp: dict[str, Any], query: str, stories: dict[str, dict[str
             out.append("   … " + " ".join(s.split()) + " …")
         body = src.get("body") or ""
         out.append(f"   ends: …{tail_words(body, ENDS_CHARS)!r}")
-        out.append(f"   {src.get('url', '')}")
+        # A wire story has no web address; its guid is what finds it in the agency's own system.
+        out.append(f"   {src.get('url') or ('guid ' + src['guid'] if src.get('guid') else '-')}")
         out.append("")
     aggs = resp.get("aggregations", {})
     for name in FACETS:

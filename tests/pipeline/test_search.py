@@ -56,6 +56,13 @@ def test_a_withdrawn_article_is_marked_and_wire_fields_shown():
     text = format_results(resp, "storm")
     assert "Storm damages school [WITHDRAWN]" in text
     assert "service=AP National  priority=1  versions=2  slug=BC-US--Storm" in text
+    assert "None" not in text and text.splitlines()[7] == "   -"
+
+
+def test_a_wire_story_without_an_address_shows_its_guid():
+    resp = {"hits": {"total": {"value": 1}, "hits": [{"_source": {
+        "title": "Carbon link", "body": "Text.", "url": None, "guid": "urn:newsml:dpa.com:20260304:eca-1"}}]}}
+    assert "   guid urn:newsml:dpa.com:20260304:eca-1" in format_results(resp, "carbon").splitlines()
 
 
 def test_stories_collapse_by_story_id_and_show_the_copies():
