@@ -16,7 +16,9 @@ is the median of ``--repeat`` passes over the same bodies, in CPU microseconds p
 (bench/corpus.py with ``--copies`` of its stories carried again by other feeds), once with
 ``stories.enabled: false`` and once with the default (on), each on a fresh alias, in alternating order per
 repeat; the ratio on/off is taken within each repeat and the median reported (the goal: at most 1.10).
-It also counts the stories the "on" run made against the stories the corpus holds.
+On a shared machine wall time swings with the neighbours' load, so each repeat also gives the ratio of CPU
+seconds, the run's process tree plus the Elasticsearch node's own (the index and story requests the run
+hands to it). It also counts the stories the "on" run made against the stories the corpus holds.
 
     .venv/bin/python bench/bench_stories.py --stories 500 --repeat 3
     .venv/bin/python bench/bench_stories.py --pipeline --articles 2000 --copies 0.2 --repeat 3
@@ -103,7 +105,7 @@ def pipeline_on_off(articles: int, feeds: int, copies: float, repeat: int, es_ur
     import yaml
 
     from bench.bench_pipeline import wirenews_run
-    from bench.common import drop_alias, serve_corpus, write_config
+    from bench.common import drop_alias, es_cpu_seconds, load_average, serve_corpus, write_config
     from bench.corpus import write_corpus
 
     rows = []
@@ -121,17 +123,25 @@ def pipeline_on_off(articles: int, feeds: int, copies: float, repeat: int, es_ur
                     raw["stories"] = {"enabled": mode == "on"}
                     cfg.write_text(yaml.safe_dump(raw, sort_keys=False))
                     try:
+                        es_before = es_cpu_seconds(es_url)
                         row[mode] = wirenews_run(cfg, [])
+                        row[mode]["es_cpu_s"] = es_cpu_seconds(es_url) - es_before
+                        row[mode]["all_cpu_s"] = row[mode]["cpu_s"] + row[mode]["es_cpu_s"]
                         if mode == "on":
                             row["stories_made"] = stories_in_index(alias, es_url)
                     finally:
                         drop_alias(alias, es_url)
                 row["ratio"] = row["on"]["seconds"] / row["off"]["seconds"]
+                row["cpu_ratio"] = row["on"]["all_cpu_s"] / row["off"]["all_cpu_s"]
                 print(f"  repeat {r + 1}: off {row['off']['seconds']:.1f} s, on {row['on']['seconds']:.1f} s, "
-                      f"on/off {row['ratio']:.3f}; {row['stories_made']} stories made of {originals}", flush=True)
+                      f"on/off {row['ratio']:.3f}; CPU-s with Elasticsearch's off {row['off']['all_cpu_s']:.0f}, "
+                      f"on {row['on']['all_cpu_s']:.0f} (Elasticsearch {row['off']['es_cpu_s']:.0f} / "
+                      f"{row['on']['es_cpu_s']:.0f}), on/off {row['cpu_ratio']:.3f}; "
+                      f"{row['stories_made']} stories made of {originals}; load {load_average()}", flush=True)
                 rows.append(row)
     return {"articles": articles, "copies": copies, "stories_in_corpus": originals, "rows": rows,
-            "ratio_median": statistics.median(r["ratio"] for r in rows)}
+            "ratio_median": statistics.median(r["ratio"] for r in rows),
+            "cpu_ratio_median": statistics.median(r["cpu_ratio"] for r in rows)}
 
 
 def main(argv: list[str] | None = None) -> int:

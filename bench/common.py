@@ -251,6 +251,21 @@ def run_measured(cmd: list[str], *, cwd: Path = REPO, env: dict[str, str] | None
                      sampler.peak_processes, sampler.cpu_seconds, output)
 
 
+def es_cpu_seconds(es_url: str = DEFAULT_ES) -> float:
+    """CPU seconds so far of the Elasticsearch process listening on ``es_url``'s port: the work a run hands
+    to the index counts too, and CPU is steadier than wall time on a shared machine."""
+    from urllib.parse import urlsplit
+
+    import psutil
+
+    port = urlsplit(es_url).port or 9200
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            times = psutil.Process(conn.pid).cpu_times()
+            return times.user + times.system
+    raise RuntimeError(f"no process listens on port {port} (is Elasticsearch up at {es_url}?)")
+
+
 def count_docs(alias: str, es_url: str = DEFAULT_ES) -> int:
     from elasticsearch import Elasticsearch
 
