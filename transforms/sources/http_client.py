@@ -261,9 +261,8 @@ class HttpClient:
                     ticket.gap = cheap_gap  # no body: it cost the server next to nothing
                 declared = resp_headers.get("content-length", "")
                 if not 200 <= resp.status < 300:
-                    if declared.isdigit() and int(declared) <= _DRAIN_MAX:  # small: read, and keep the connection
-                        resp.read(int(declared), decode_content=False)
-                        complete = True
+                    if resp.status != 304 and declared.isdigit() and int(declared) <= _DRAIN_MAX:
+                        complete = _drain(resp, int(declared))  # small: read, and keep the connection
                     return resp.status, resp_headers, b""
                 if declared.isdigit() and int(declared) > cap and not resp_headers.get("content-encoding"):
                     raise FetchError("too_large", f"Content-Length {declared} exceeds the cap of {cap} bytes",
@@ -337,6 +336,15 @@ class HttpClient:
         return conn.urlopen("GET", path, headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
                             preload_content=False, redirect=False, decode_content=False, timeout=timeout,
                             retries=False, assert_same_host=False)
+
+
+def _drain(resp: urllib3.BaseHTTPResponse, size: int) -> bool:
+    """Read a small unwanted body to its end; False (the connection is closed instead) if that fails."""
+    try:
+        resp.read(size, decode_content=False)
+    except (HTTPError, OSError):
+        return False
+    return True
 
 
 def _check_scheme(url: str, *, redirected: bool) -> None:
