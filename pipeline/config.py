@@ -20,6 +20,14 @@ import yaml
 from transforms.article import FeedSpec
 from transforms.elastic import DEFAULT_INDEX, EsSettings
 from transforms.sources.formats import FORMATS
+from transforms.sources.politeness import (
+    DEFAULT_MAX_CRAWL_DELAY,
+    DEFAULT_MAX_TTL,
+    DEFAULT_MIN_GAP,
+    DEFAULT_MIN_GAP_NOT_MODIFIED,
+    FetchPolicy,
+    HostLimit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +44,20 @@ class ConfigError(ValueError):
 class FetchSettings:
     """How feeds are fetched; the defaults are polite to real publishers."""
 
-    min_gap: float = 0.5  # seconds between two requests to one host (one request at a time per host as well)
+    min_gap: float = DEFAULT_MIN_GAP  # seconds after a page before the next request to its host
+    min_gap_not_modified: float = DEFAULT_MIN_GAP_NOT_MODIFIED  # after an answer without a body (304, redirect)
     timeout: float = 30.0  # seconds for a whole response
     max_bytes: int = 10_000_000  # a feed or page larger than this (decompressed) is refused
     concurrency: int = 8  # feeds polled at once per worker process (one request at a time per host still)
+    robots: bool = True  # obey each origin's robots.txt (Disallow, Crawl-delay)
+    max_crawl_delay: float = DEFAULT_MAX_CRAWL_DELAY  # a robots.txt Crawl-delay counts up to this many seconds
+    max_ttl: float = DEFAULT_MAX_TTL  # a feed's declared ttl/sy:updatePeriod counts up to this; 0 ignores them
+    hosts: dict[str, HostLimit] = field(default_factory=dict)  # per host name: min_gap, ..., concurrency
+
+    def policy(self) -> FetchPolicy:
+        """The settings as the HTTP client takes them."""
+        return FetchPolicy(min_gap=self.min_gap, min_gap_not_modified=self.min_gap_not_modified, hosts=self.hosts,
+                           robots=self.robots, max_crawl_delay=self.max_crawl_delay, max_ttl=self.max_ttl)
 
 
 @dataclass
@@ -61,7 +79,11 @@ class Config:
 
 
 _TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "fetch", "stories"}
-_FETCH_KEYS = {"min_gap": (int, float), "timeout": (int, float), "max_bytes": int, "concurrency": int}
+_FETCH_KEYS = {"min_gap": (int, float), "min_gap_not_modified": (int, float), "timeout": (int, float),
+               "max_bytes": int, "concurrency": int, "max_crawl_delay": (int, float), "max_ttl": (int, float)}
+_FETCH_ZERO_OK = {"min_gap", "min_gap_not_modified", "max_crawl_delay", "max_ttl"}  # 0 turns the thing off
+_HOST_KEYS = {"min_gap": (int, float), "min_gap_not_modified": (int, float), "concurrency": int}
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 _ES_KEYS = {"hosts", "index", "verify_certs", "request_timeout", "bulk_max_docs", "bulk_max_bytes", "max_retries"}
 _FEED_KEYS = {"name", "url", "agency", "full_text", "poll_interval", "format"}
 # A feed's `format:` forces how its bodies are read: one of the wire formats, or "feed" (RSS, Atom, JSON Feed).
@@ -106,17 +128,50 @@ def parse_config(raw: dict[str, Any], base_dir: Path, env: dict[str, str], path:
 def _parse_fetch(raw: Any, path: str) -> FetchSettings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: 'fetch' must be a mapping")
-    unknown = set(raw) - set(_FETCH_KEYS)
+    known = sorted({*_FETCH_KEYS, "robots", "hosts"})
+    unknown = set(raw) - set(known)
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) fetch.{sorted(unknown)}; known: {sorted(_FETCH_KEYS)}")
+        raise ConfigError(f"{path}: unknown key(s) fetch.{sorted(unknown)}; known: {known}")
     s = FetchSettings()
     for key, typ in _FETCH_KEYS.items():
         if key in raw:
-            val = raw[key]
-            if not isinstance(val, typ) or isinstance(val, bool) or val < 0 or (key != "min_gap" and val == 0):
-                raise ConfigError(f"{path}: fetch.{key} must be a positive number, got {val!r}")
-            setattr(s, key, val)
+            setattr(s, key, _number(raw[key], typ, f"fetch.{key}", key in _FETCH_ZERO_OK, path))
+    if "robots" in raw:
+        if not isinstance(raw["robots"], bool):
+            raise ConfigError(f"{path}: fetch.robots must be true or false, got {raw['robots']!r}")
+        s.robots = raw["robots"]
+    s.hosts = _parse_hosts(raw.get("hosts") or {}, path)
     return s
+
+
+def _number(val: Any, typ: Any, key: str, zero_ok: bool, path: str) -> Any:
+    if not isinstance(val, typ) or isinstance(val, bool) or val < 0 or (not zero_ok and val == 0):
+        what = "a number >= 0" if zero_ok else ("a whole number >= 1" if typ is int else "a positive number")
+        raise ConfigError(f"{path}: {key} must be {what}, got {val!r}")
+    return val
+
+
+def _parse_hosts(raw: Any, path: str) -> dict[str, HostLimit]:
+    """``fetch.hosts``: host name -> its own min_gap, min_gap_not_modified and concurrency."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: fetch.hosts must be a mapping of host names, e.g. "
+                          "{'news.example': {min_gap: 1.0, concurrency: 1}}")
+    hosts: dict[str, HostLimit] = {}
+    for name, limits in raw.items():
+        host = str(name).strip().lower()
+        if not _HOST_NAME.match(host):
+            raise ConfigError(f"{path}: fetch.hosts: {name!r} is not a host name (no scheme, port or path: "
+                              f"'news.example', not 'https://news.example/')")
+        where = f"fetch.hosts.{host}"
+        if not isinstance(limits, dict) or not limits:
+            raise ConfigError(f"{path}: {where} must be a mapping with {sorted(_HOST_KEYS)}")
+        unknown = set(limits) - set(_HOST_KEYS)
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) {where}.{sorted(unknown)}; known: {sorted(_HOST_KEYS)}")
+        values = {key: _number(limits[key], typ, f"{where}.{key}", key != "concurrency", path)
+                  for key, typ in _HOST_KEYS.items() if key in limits}
+        hosts[host] = HostLimit(**values)
+    return hosts
 
 
 def _parse_stories(raw: Any, path: str) -> StorySettings:

@@ -52,7 +52,7 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
     # Feed state (validators, entry hashes) is written as pending and made current only after the
     # articles are indexed, so a run killed in between fetches those feeds again rather than losing them.
     articles = (feeds
-                | "ReadFeeds" >> ReadFeeds(cfg.es, defer_state=True, min_gap=cfg.fetch.min_gap,
+                | "ReadFeeds" >> ReadFeeds(cfg.es, defer_state=True, policy=cfg.fetch.policy(),
                                            timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes,
                                            concurrency=cfg.fetch.concurrency)
                 | "Progress" >> beam.ParDo(LogProgress("articles read")))

@@ -3,8 +3,9 @@
 A scheduled batch run mostly finds nothing new. Starting Beam's workers costs seconds (interpreters
 importing Beam, stage set-up and shutdown) for what is a handful of conditional GETs answered
 ``304 Not Modified``. The launcher therefore polls the HTTP feeds itself, a few at a time
-(``fetch.concurrency``, one request at a time per host), and finishes every feed that turns out unchanged,
-failing or backing off: its state is written and its counts go into the run's summary. At the first feed
+(``fetch.concurrency``, one request at a time per host unless ``fetch.hosts`` allows more), and finishes
+every feed that turns out unchanged, failing or skipped (backing off, not due by its declared interval,
+disallowed by robots.txt): its state is written and its counts go into the run's summary. At the first feed
 that has changed it stops starting new polls; the changed feeds it fetched go into the pipeline to be
 parsed (one fetch per feed per poll still), the feeds it never polled are polled by the pipeline as
 usual. A first run therefore hands over at once, and a run where nothing changed ends without Beam.
@@ -74,7 +75,7 @@ def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClien
     own_store = store is None
     if store is None:
         store = FeedStateStore(make_client(cfg.es), cfg.es.state_index)
-    http = http or HttpClient(min_gap=cfg.fetch.min_gap, timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes,
+    http = http or HttpClient(policy=cfg.fetch.policy(), timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes,
                               pool_maxsize=cfg.fetch.concurrency)
     out = Prepoll(remaining=[f for f in cfg.feeds if is_file_source(f.url)])
     # Each host's feeds are polled one after the other, the next only once the last proved unchanged:
@@ -93,8 +94,9 @@ def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClien
             futures[pool.submit(poll_and_store, feed, store, http, hand_over=True)] = feed
 
     try:
-        for host in waiting:
-            poll_next(host)
+        for host in list(waiting):
+            for _ in range(http.policy.concurrency(host)):  # a host's fetch.hosts concurrency, 1 by default
+                poll_next(host)
         while futures:
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in done:

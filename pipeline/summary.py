@@ -95,6 +95,21 @@ def wire_line(summary: RunSummary) -> str:
     return "wire: " + "; ".join(parts)
 
 
+# Why a poll asked nothing of a feed's server (``feeds_skipped_<reason>``), as the summary says it.
+SKIP_REASONS = {"not_due": "not due (the feed's ttl / sy:updatePeriod, up to fetch.max_ttl)",
+                "robots": "disallowed by robots.txt", "backing_off": "backing off after failures"}
+
+
+def skipped_line(summary: RunSummary) -> str:
+    """Feeds polled without a request, by reason: none of them is a failure."""
+    reasons = {k[len("feeds_skipped_"):]: v for k, v in summary.totals.items()
+               if k.startswith("feeds_skipped_") and v}
+    if not reasons:
+        return ""
+    return "skipped: " + ", ".join(f"{v} {SKIP_REASONS.get(k, k.replace('_', ' '))}"
+                                   for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def render(summary: RunSummary, elapsed: float | None = None) -> str:
     """A table a person reads at the end of a run."""
     lines = []
@@ -118,10 +133,13 @@ def render(summary: RunSummary, elapsed: float | None = None) -> str:
     wire = wire_line(summary)
     if wire:
         lines.append(wire)
+    skipped = skipped_line(summary)
+    if skipped:
+        lines.append(skipped)
     waited = summary.total("politeness_wait_ms") / 1000
     if waited:
         lines.append(f"politeness: {waited:.1f}s waited between requests to the same host (fetch.min_gap, "
-                     "Retry-After), summed over fetch threads")
+                     "fetch.min_gap_not_modified, fetch.hosts, Crawl-delay, Retry-After), summed over fetch threads")
     if elapsed is not None:
         lines.append(f"elapsed: {elapsed:.1f}s")
     return "\n".join(lines)

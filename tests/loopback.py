@@ -5,6 +5,12 @@ whole block to ``lo``, so servers on 127.0.0.2, 127.0.0.3, ... are distinct host
 how the benchmarks give each agency a host of its own). A test registers a route to script a status,
 headers, body or delay; everything else is served from the root directory with ETag and Last-Modified
 validators, so conditional GETs can be exercised.
+
+``requests`` records every request but those for ``/robots.txt``, which every client makes once per
+origin: those go to ``robots_requests``, so a test counts the feed and page requests it made. A
+``robots.txt`` in the root (or a route) is served like any file; without one the answer is a 404.
+``peers`` records the client address (host, port) of each request, to tell a reused connection from a
+new one.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 CONTENT_TYPES = {
     ".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
     ".rdf": "application/rdf+xml", ".json": "application/feed+json", ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
 }
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
@@ -66,6 +73,8 @@ class LoopbackServer:
         self.root = Path(root) if root else None
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.robots_requests: list[tuple[str, str, dict[str, str]]] = []
+        self.peers: list[tuple[str, int]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,7 +111,9 @@ class LoopbackServer:
 
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
         path = req.path.split("?", 1)[0]
-        self.requests.append((req.command, req.path, dict(req.headers.items())))
+        seen = self.robots_requests if path == "/robots.txt" else self.requests
+        seen.append((req.command, req.path, dict(req.headers.items())))
+        self.peers.append(req.client_address[:2])
         route = self.routes.get(path)
         if route is not None:
             if route.delay:

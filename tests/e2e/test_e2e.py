@@ -35,6 +35,9 @@ def write_config(tmp_path: Path, es_url: str, alias: str, port: int) -> Path:
     for feed in demo["feeds"]:
         feed["url"] = feed["url"].replace("127.0.0.1:8765", f"127.0.0.1:{port}")
     demo["elasticsearch"] = {"hosts": [es_url], "index": alias}
+    # Runs here follow each other at once: what is under test is the conditional GET of every feed, not the
+    # samples' <ttl>5</ttl> (tests/sources/test_declared_interval.py), which would leave them not due.
+    demo["fetch"] = {**(demo.get("fetch") or {}), "max_ttl": 0}
     path = tmp_path / "wirenews.yaml"
     path.write_text(yaml.safe_dump(demo))
     return path

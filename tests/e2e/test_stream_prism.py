@@ -59,7 +59,8 @@ def stream_config(tmp_path: Path, server: LoopbackServer, es_settings, index: st
     cfg = {"elasticsearch": {"hosts": es_settings.hosts, "index": index or es_settings.index},
            "feeds": [{"name": "live", "url": server.url("live.xml"), "agency": "xinhua", "poll_interval": POLL},
                      {"name": "xinhua-world", "url": server.url("xinhua-world.xml"), "agency": "xinhua",
-                      "poll_interval": POLL}]}
+                      "poll_interval": POLL}],
+           "fetch": {"max_ttl": 0}}  # every poll asks: the sample's <ttl>5</ttl> would leave it not due
     path = tmp_path / f"{index or 'stream'}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path

@@ -81,6 +81,14 @@ def test_config_check_names_the_feed_and_what_to_write(tmp_path, capsys, url, ex
     assert f"feeds[0].url '{url}' (feed 'wire')" in line and line.endswith(expected.format(dir=tmp_path))
 
 
+def test_config_check_names_a_bad_host_limit(tmp_path, capsys):
+    path = tmp_path / "wn.yaml"
+    path.write_text("feeds:\n  - name: wire\n    url: http://127.0.0.1:9/wire.xml\n"
+                    "fetch:\n  hosts:\n    news.example: {min_gap: 1.0, concurrency: many}\n")
+    assert main(["config", "check", "-c", str(path)]) == 2
+    assert error_line(capsys).endswith("fetch.hosts.news.example.concurrency must be a whole number >= 1, got 'many'")
+
+
 def test_beam_options_pass_through_to_the_command(monkeypatch, config):
     """Real Beam options reach the command untouched, in both of Beam's spellings."""
     seen: list[list[str]] = []

@@ -31,6 +31,18 @@ def test_fetch_settings_default_to_polite_and_can_be_set():
     assert (f.min_gap, f.timeout, f.max_bytes, f.concurrency) == (0, 5, 1000, 8)
 
 
+def test_politeness_settings_and_per_host_limits():
+    f = parse(BASE).fetch
+    assert (f.min_gap_not_modified, f.robots, f.max_crawl_delay, f.max_ttl, f.hosts) == (0.1, True, 10.0, 3600.0, {})
+    f = parse({**BASE, "fetch": {"min_gap_not_modified": 0, "robots": False, "max_ttl": 0, "max_crawl_delay": 30,
+                                 "hosts": {"News.Example": {"min_gap": 1.0, "concurrency": 2},
+                                           "own.example": {"min_gap_not_modified": 0}}}}).fetch
+    policy = f.policy()
+    assert not policy.robots and policy.max_ttl == 0 and policy.max_crawl_delay == 30
+    assert policy.gaps("news.example", default=9.0) == (1.0, 0.0) and policy.concurrency("news.example") == 2
+    assert policy.gaps("own.example", default=9.0) == (0.5, 0.0) and policy.concurrency("own.example") == 1
+
+
 def test_hosts_from_config_and_environment_override():
     cfg = parse({**BASE, "elasticsearch": {"hosts": ["https://es.internal:9200/"], "index": "news"}})
     assert (cfg.es.hosts, cfg.es.index, cfg.es.local) == (["https://es.internal:9200"], "news", False)
@@ -69,6 +81,17 @@ def test_credentials_come_from_the_environment_and_are_never_shown():
         ({**BASE, "fetch": {"concurrency": 1.5}}, "fetch.concurrency"),
         ({**BASE, "fetch": {"timeout": 0}}, "fetch.timeout"),
         ({**BASE, "fetch": {"retries": 3}}, "fetch.['retries']"),
+        ({**BASE, "fetch": {"min_gap_not_modified": -0.1}}, "fetch.min_gap_not_modified must be a number >= 0"),
+        ({**BASE, "fetch": {"robots": "no"}}, "fetch.robots must be true or false"),
+        ({**BASE, "fetch": {"max_ttl": "1h"}}, "fetch.max_ttl must be a number >= 0"),
+        ({**BASE, "fetch": {"hosts": ["a.example"]}}, "fetch.hosts must be a mapping of host names"),
+        ({**BASE, "fetch": {"hosts": {"https://a.example/": {"min_gap": 1}}}}, "is not a host name"),
+        ({**BASE, "fetch": {"hosts": {"a.example:8080": {"min_gap": 1}}}}, "is not a host name"),
+        ({**BASE, "fetch": {"hosts": {"a.example": None}}}, "fetch.hosts.a.example must be a mapping"),
+        ({**BASE, "fetch": {"hosts": {"a.example": {"gap": 1}}}}, "fetch.hosts.a.example.['gap']"),
+        ({**BASE, "fetch": {"hosts": {"a.example": {"concurrency": 0}}}},
+         "fetch.hosts.a.example.concurrency must be a whole number >= 1"),
+        ({**BASE, "fetch": {"hosts": {"a.example": {"min_gap": -1}}}}, "fetch.hosts.a.example.min_gap"),
     ],
 )
 def test_bad_configs_name_the_key(raw, needle):

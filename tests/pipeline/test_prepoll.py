@@ -13,7 +13,7 @@ from tests.loopback import Route
 from transforms.article import FeedSpec
 from transforms.sources.feed_state import FeedStateStore
 from transforms.sources.http_client import HttpClient
-from transforms.sources.politeness import HostGate
+from transforms.sources.politeness import FetchPolicy, HostGate, HostLimit
 from transforms.sources.poll import HostQueues, poll_and_store
 
 NAMES = ["afp-europe.atom", "ap-world.xml", "kyodo-japan.xml", "reuters-business.xml", "yonhap-korea.xml"]
@@ -27,8 +27,8 @@ def _feeds(feed_server) -> list[FeedSpec]:
     return [FeedSpec(name=n.split(".")[0], url=feed_server.url(n)) for n in NAMES]
 
 
-def _http(min_gap: float = 0.0) -> HttpClient:
-    return HttpClient(gate=HostGate(min_gap=min_gap), timeout=5.0)
+def _http(min_gap: float = 0.0, max_ttl: float = 3600.0) -> HttpClient:
+    return HttpClient(gate=HostGate(min_gap=min_gap), timeout=5.0, policy=FetchPolicy(max_ttl=max_ttl))
 
 
 def test_a_first_run_hands_over_at_the_first_changed_feed(feed_server, es_settings, tmp_path: Path):
@@ -48,7 +48,7 @@ def test_a_first_run_hands_over_at_the_first_changed_feed(feed_server, es_settin
 def test_nothing_changed_means_no_pipeline_and_the_counts_for_the_summary(feed_server, es_settings, es_client):
     store = FeedStateStore(es_client, es_settings.state_index)
     store.ensure_index()
-    http = _http()
+    http = _http(max_ttl=0)  # polled again at once: conditional GETs, whatever ttl the samples declare
     for feed in _feeds(feed_server):  # what a finished earlier run left: validators, committed
         assert poll_and_store(feed, store, http).status == "fetched"
     feed_server.requests.clear()
@@ -94,3 +94,31 @@ def test_host_queues_run_one_call_per_host_and_skip_cancelled_ones():
     finally:
         queues.shutdown()
     assert ran == ["b1", "a1"] and second.cancelled()
+
+
+def test_robots_txt_disallowing_one_feed_skips_it_in_the_launcher_and_counts_why(feed_server, es_settings, es_client):
+    feed_server.routes["/robots.txt"] = Route(body=b"User-agent: *\nDisallow: /kyodo-japan.xml\n")
+    store = FeedStateStore(es_client, es_settings.state_index)
+    store.ensure_index()
+    http = HttpClient(gate=HostGate(min_gap=0.0), timeout=5.0, policy=FetchPolicy(max_ttl=0))
+    feeds = _feeds(feed_server)
+    for feed in feeds:  # an earlier run's state for the allowed feeds, so this one ends in the launcher
+        poll_and_store(feed, store, http)
+    feed_server.requests.clear()
+    out = prepoll(_config(es_settings, feeds), http=http)
+    assert not out.pipeline_needed
+    assert ("wirenews", "feeds_skipped_robots", 1) in out.counters
+    assert sum(n for ns, name, n in out.counters if (ns, name) == ("wirenews", "feeds_unchanged")) == 4
+    assert "/kyodo-japan.xml" not in [p for _, p, _ in feed_server.requests]
+    assert len(feed_server.robots_requests) == 1  # one origin: read once, by the first poll
+    assert store.get("kyodo-japan") is None  # skipped is no failure: nothing stored, no backoff
+
+
+def test_a_host_allowed_two_lanes_is_polled_two_feeds_at_a_time(feed_server, es_settings, es_client):
+    store = FeedStateStore(es_client, es_settings.state_index)
+    store.ensure_index()
+    http = HttpClient(gate=HostGate(min_gap=0.0), timeout=5.0,
+                      policy=FetchPolicy(max_ttl=0, hosts={"127.0.0.1": HostLimit(concurrency=2)}))
+    out = prepoll(_config(es_settings, _feeds(feed_server)), http=http)
+    # A first run: both lanes' first polls come back changed, so two feeds are handed on, not one.
+    assert len(out.handed) == 2 and len(feed_server.requests) == 2

@@ -34,6 +34,20 @@ def test_totals_per_feed_and_render():
     assert "politeness" not in render(summarize({"counters": []}))
 
 
+def test_skip_reasons_are_counted_apart_from_failures():
+    results = {"counters": [
+        counter("wirenews", "feeds_skipped", 4), counter("wirenews", "feeds_skipped_not_due", 2),
+        counter("wirenews", "feeds_skipped_robots", 1), counter("wirenews", "feeds_skipped_backing_off", 1),
+        counter("wirenews", "politeness_wait_ms", 900),
+    ]}
+    text = render(summarize(results))
+    assert "feeds: 0 fetched, 0 unchanged, 0 failed, 4 skipped" in text
+    assert ("skipped: 2 not due (the feed's ttl / sy:updatePeriod, up to fetch.max_ttl), 1 backing off after "
+            "failures, 1 disallowed by robots.txt") in text
+    assert "politeness: 0.9s waited" in text and "fetch.min_gap_not_modified" in text
+    assert "skipped:" not in render(summarize({"counters": []}))
+
+
 def test_the_wire_readers_line():
     results = {"counters": [
         counter("wirenews", "wire_items_nitf", 6), counter("wirenews", "wire_items_newsml-g2", 5),

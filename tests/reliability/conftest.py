@@ -126,7 +126,8 @@ def sample_feeds(port: int) -> list[dict[str, Any]]:
 def write_config(path: Path, hosts: list[str], alias: str, feeds: list[dict[str, Any]], *,
                  es: dict[str, Any] | None = None, fetch: dict[str, Any] | None = None) -> Path:
     cfg = {"elasticsearch": {"hosts": hosts, "index": alias, **(es or {})},
-           "fetch": {"min_gap": 0.0, **(fetch or {})}, "feeds": feeds}
+           # max_ttl 0: re-runs follow at once, and the samples' <ttl> would leave their feeds not due
+           "fetch": {"min_gap": 0.0, "max_ttl": 0, **(fetch or {})}, "feeds": feeds}
     path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     return path
 

@@ -7,7 +7,7 @@ import random
 import threading
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -97,9 +97,9 @@ def test_redirects_are_followed_and_permanent_ones_recorded(feed_server, http, c
     assert res.permanent_url == (feed_server.url("xinhua-world.xml") if permanent else None)
     out = process_feed(feed, None, http, NOW, rng=random.Random(1), sleep=lambda s: None)
     assert out.state.permanent_url == (res.url if permanent else None)
-    if permanent:  # the next poll goes straight to the new address
+    if permanent:  # the next poll (once the feed's ttl of 5 minutes has passed) goes straight to the new address
         feed_server.requests.clear()
-        process_feed(feed, out.state, http, NOW)
+        process_feed(feed, out.state, http, NOW + timedelta(minutes=10))
         assert [p for (_, p, _) in feed_server.requests] == ["/xinhua-world.xml"]
 
 

@@ -25,7 +25,7 @@ from tests.loopback import LoopbackServer, Route
 from transforms.article import FeedSpec
 from transforms.sources.feed_state import FeedStateStore, initial_state, on_failure
 from transforms.sources.http_client import HttpClient
-from transforms.sources.politeness import HostGate
+from transforms.sources.politeness import FetchPolicy, HostGate
 from transforms.sources.poll import process_feed
 from transforms.sources.read_feeds import ReadFeeds, ReadOptions, _ReadFeedFn
 
@@ -96,7 +96,12 @@ def test_second_run_with_state_in_es_yields_nothing(feed_server, es_settings, es
     state = store.get("xinhua")
     assert state is not None and state.etag and state.body_hash and state.last_success_at
     feed_server.requests.clear()
-    second, c2 = _run(feeds, es_settings)
+    # The RSS feed declares <ttl>5</ttl>: polled again at once, it is not due, and its server is not asked.
+    early, c_early = _run(feeds, es_settings)
+    assert early == [] and c_early["wirenews/feeds_skipped_not_due"] == 1 and c_early["wirenews/feeds_unchanged"] == 1
+    assert [p for _, p, _ in feed_server.requests] == ["/afp-europe.atom"]
+    feed_server.requests.clear()
+    second, c2 = _run(feeds, es_settings, policy=FetchPolicy(min_gap=0.0, max_ttl=0))  # declared intervals ignored
     assert second == []
     assert c2["wirenews/feeds_unchanged"] == 2
     assert c2.get("wirenews/feeds_fetched", 0) == 0

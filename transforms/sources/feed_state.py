@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from transforms.backoff import RETRYABLE_STATUS, backoff_delay
 from transforms.elastic import AUX_INDEX_SETTINGS, is_transient
@@ -49,6 +49,7 @@ class FeedState:
     last_error: str | None = None
     consecutive_failures: int = 0
     next_poll_at: str | None = None
+    declared_interval: float | None = None  # seconds the feed asks between polls (RSS ttl, sy:updatePeriod)
 
     def to_doc(self) -> dict[str, Any]:
         """The stored form. File hashes become a list: paths as field names would grow the mapping."""
@@ -103,6 +104,18 @@ def is_backing_off(state: FeedState, now: datetime) -> bool:
     return nxt is not None and now < nxt
 
 
+def declared_due_at(state: FeedState, max_ttl: float) -> datetime | None:
+    """When the feed's own declared interval has passed since its last successful poll; None: no interval
+    declared (or ``max_ttl`` 0, declared intervals ignored). The interval is capped at ``max_ttl``, so a feed
+    that claims a week is still polled every ``max_ttl`` seconds."""
+    if not state.declared_interval or max_ttl <= 0:
+        return None
+    last = parse_iso(state.last_success_at)
+    if last is None:
+        return None
+    return last + timedelta(seconds=min(state.declared_interval, max_ttl))
+
+
 def is_due(state: FeedState, now: datetime) -> bool:
     """For a streaming poller: the feed's own schedule or backoff has come round."""
     nxt = parse_iso(state.next_poll_at)
@@ -118,9 +131,15 @@ def backoff_seconds(failures: int, rng: random.Random | None = None,
 def on_success(state: FeedState, now: datetime, poll_interval: int, *, changed: bool,
                etag: str | None = None, last_modified: str | None = None, body_hash: str | None = None,
                permanent_url: str | None = None, file_hashes: dict[str, str] | None = None,
-               entry_hashes: dict[str, str] | None = None) -> FeedState:
-    """A fetch that worked (200 or 304): validators kept, failures forgotten, next poll on schedule."""
+               entry_hashes: dict[str, str] | None = None,
+               declared_interval: float | None | Literal["keep"] = "keep") -> FeedState:
+    """A fetch that worked (200 or 304): validators kept, failures forgotten, next poll on schedule.
+
+    ``declared_interval``: what a parsed body declared (None: nothing); "keep" for a 304, which says nothing.
+    """
     s = FeedState(**asdict(state))
+    if declared_interval != "keep":
+        s.declared_interval = declared_interval
     if etag is not None:
         s.etag = etag
     if last_modified is not None:

@@ -44,6 +44,7 @@ class ParseResult:
     feed_title: str = ""
     version: str = ""
     skipped_entries: int = 0  # entries that could not be turned into an Article (logged)
+    declared_interval: float | None = None  # seconds between polls the feed asks for (ttl, sy:updatePeriod)
     counts: Counter = field(default_factory=Counter)  # further counters of the read (wire items, packages...)
 
 
@@ -142,7 +143,8 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedSpec, fetched_url
     if d.get("bozo"):
         exc = d.get("bozo_exception")
         bozo = f"{type(exc).__name__}: {exc}" if exc is not None else "bozo"
-    result = ParseResult(bozo=bozo, feed_title=_text(d.feed.get("title")), version=d.get("version") or "")
+    result = ParseResult(bozo=bozo, feed_title=_text(d.feed.get("title")), version=d.get("version") or "",
+                         declared_interval=declared_interval(d.feed))
     entries = d.get("entries") or []
     if not entries:
         # An empty feed is fine; a body with neither a feed format nor any feed metadata is not a feed.
@@ -165,6 +167,25 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedSpec, fetched_url
             result.skipped_entries += 1
             log.warning("feed %s: skipped an entry: %s: %s", feed.name, type(e).__name__, e)
     return result
+
+
+_UPDATE_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400,
+                   "yearly": 365 * 86400}
+
+
+def declared_interval(meta: Any) -> float | None:
+    """Seconds between polls the feed itself asks for: RSS ``<ttl>`` (minutes) and ``sy:updatePeriod`` over
+    ``sy:updateFrequency``; the shorter when both are given (no update is missed), None when neither is
+    given or readable."""
+    found = []
+    ttl = str(meta.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        found.append(int(ttl) * 60.0)
+    period = _UPDATE_PERIODS.get(str(meta.get("sy_updateperiod") or "").strip().lower())
+    if period:
+        freq = str(meta.get("sy_updatefrequency") or "1").strip()
+        found.append(period / (int(freq) if freq.isdigit() and int(freq) > 0 else 1))
+    return min(found, default=None)
 
 
 def _looks_like_html(body: bytes) -> bool:

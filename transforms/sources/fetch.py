@@ -1,7 +1,10 @@
 """One poll of one feed: HTTP(S) through ``HttpClient`` or local files and globs, decided against its state.
 
 Returns plain ``FetchResult`` values; nothing here raises for a bad feed. "unchanged" covers both a 304
-and a 200 whose body hash equals the last one (servers send stale or rotating validators).
+and a 200 whose body hash equals the last one (servers send stale or rotating validators). "skipped" is
+a poll that asked nothing of the feed's server: the feed is backing off after failures, its declared
+interval (``ttl``, ``sy:updatePeriod``) has not passed yet ("not_due"), or robots.txt disallows it
+("robots"); none of them is a failure.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from urllib.parse import urlsplit
 from transforms.article import FeedSpec
 from transforms.backoff import RETRYABLE_STATUS, backoff_delay
 from transforms.sources.errors import FetchError
-from transforms.sources.feed_state import FeedState, fetch_url, is_backing_off
+from transforms.sources.feed_state import FeedState, declared_due_at, fetch_url, is_backing_off
 from transforms.sources.http_client import HttpClient
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ _FILE_TYPES = {".json": "application/feed+json", ".html": "text/html", ".htm": "
 @dataclass
 class FetchResult:
     feed: FeedSpec
-    status: str  # "fetched" | "unchanged" | "failed" | "skipped" (backing off)
+    status: str  # "fetched" | "unchanged" | "failed" | "skipped" (backing_off, not_due, robots)
     url: str
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
@@ -85,6 +88,11 @@ def fetch_feed(feed: FeedSpec, state: FeedState, client: HttpClient | None, now:
                             error=f"only http(s) URLs and local files are read, not {feed.url!r}")]
     if client is None:
         raise ValueError("an HTTP feed needs an HttpClient")
+    due = declared_due_at(state, client.policy.max_ttl)
+    if due is not None and now < due:
+        return [FetchResult(feed=feed, status="skipped", url=fetch_url(state), error_kind="not_due",
+                            error=f"the feed asks to be polled every {state.declared_interval:.0f}s; next poll "
+                                  f"from {due.isoformat()}")]
     return [fetch_http(feed, state, client, retries=retries, retry_max_wait=retry_max_wait, sleep=sleep, rng=rng)]
 
 
@@ -99,6 +107,9 @@ def fetch_http(feed: FeedSpec, state: FeedState, client: HttpClient, *, retries:
             resp = client.get(url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
             break
         except FetchError as e:
+            if e.kind == "robots":
+                return FetchResult(feed=feed, status="skipped", url=e.url or url, error_kind="robots",
+                                   error=e.message, elapsed=time.monotonic() - started)
             wait = _retry_wait(e, attempt, retries, retry_max_wait, rng)
             if wait is None:
                 return FetchResult(feed=feed, status="failed", url=e.url or url, http_status=e.http_status,

@@ -7,7 +7,12 @@ a time, so each hop passes the scheme check and the per-host politeness gate.
 Every redirect hop is held to the policy of ``addresses.check_redirect`` before any connection is
 made, and the connection goes to the very address that was checked.
 
-Politeness (one request at a time per host, a minimum gap, ``Retry-After``) is ``politeness.HostGate``.
+Politeness (one request at a time per host, a gap after each, ``Retry-After``) is ``politeness.HostGate``;
+the gap after each answer, per-host limits and robots.txt (``robots.RobotsCache``) follow the client's
+``politeness.FetchPolicy``. A URL robots.txt disallows raises ``FetchError`` of kind ``robots``.
+
+Connections are kept alive and reused: one urllib3 pool per host, so a host's feeds polled one after
+the other share one connection.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from urllib3.exceptions import (
 from transforms.resources import product_version
 from transforms.sources.addresses import Resolver, check_redirect
 from transforms.sources.errors import FetchError
-from transforms.sources.politeness import HostGate, parse_retry_after
+from transforms.sources.politeness import FetchPolicy, HostGate, parse_retry_after
+from transforms.sources.robots import ROBOTS_MAX_BYTES, RobotsCache
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,7 @@ MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = (301, 308)
 REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 64 * 1024
+_DRAIN_MAX = 64 * 1024  # an error or redirect body up to this size is read so its connection can be reused
 
 
 @dataclass
@@ -140,15 +147,18 @@ class HttpClient:
     def __init__(self, *, user_agent: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                  timeout: float = 30.0, connect_timeout: float = 10.0, read_timeout: float | None = None,
                  gate: HostGate | None = None, min_gap: float | None = None, pool_maxsize: int = 4,
-                 resolve: Resolver = socket.getaddrinfo) -> None:
+                 resolve: Resolver = socket.getaddrinfo, policy: FetchPolicy | None = None) -> None:
+        """``min_gap`` is shorthand for ``FetchPolicy(min_gap=...)``; None leaves the gate's default."""
         self.user_agent = user_agent or PRODUCT_USER_AGENT
+        self.policy = policy or FetchPolicy(min_gap=min_gap)
+        self.robots = RobotsCache(self._read_robots, self.user_agent) if self.policy.robots else None
+        self._crawl_delay: dict[str, float] = {}  # host -> its robots.txt Crawl-delay, capped
         self.resolve = resolve
         self.max_bytes = max_bytes
         self.total_timeout = timeout
         self.connect_timeout = min(connect_timeout, timeout)
         self.read_timeout = min(read_timeout or timeout, timeout)
         self.gate = gate or HostGate.shared()
-        self.min_gap = min_gap
         # TLS verified: urllib3 2 requires certificates and checks host names by default.
         self.pool = urllib3.PoolManager(num_pools=50, maxsize=pool_maxsize, retries=False,
                                         cert_reqs="CERT_REQUIRED")
@@ -156,14 +166,43 @@ class HttpClient:
     def close(self) -> None:
         self.pool.clear()
 
+    def _read_robots(self, url: str) -> str | None:
+        """An origin's robots.txt; None (no rules) unless it answers 200."""
+        try:
+            resp = self.get(url, accept="text/plain", max_bytes=ROBOTS_MAX_BYTES, robots=False)
+        except FetchError as e:
+            if e.kind == "http_status":
+                return None  # 404, 410, 5xx...: no rules
+            raise
+        return resp.body.decode("utf-8", errors="replace") if resp.status == 200 else None
+
+    def _check_robots(self, url: str) -> None:
+        """Raise ``FetchError("robots")`` for a URL robots.txt disallows; note the host's Crawl-delay."""
+        if self.robots is None:
+            return
+        answer = self.robots.check(url)
+        host = (urlsplit(url).hostname or "").lower()
+        if answer.crawl_delay:
+            delay = min(answer.crawl_delay, self.policy.max_crawl_delay)
+            self._crawl_delay[host] = max(self._crawl_delay.get(host, 0.0), delay)
+        if not answer.allowed:
+            raise FetchError("robots", f"{url}: disallowed by robots.txt for {self.user_agent!r}", url=url)
+
+    def gaps(self, host: str) -> tuple[float, float]:
+        """(after a page, after an answer without a body) for ``host``: the policy's, raised to its Crawl-delay."""
+        page, cheap = self.policy.gaps(host, self.gate.min_gap)
+        delay = self._crawl_delay.get(host, 0.0)
+        return max(page, delay), max(cheap, delay)
+
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
             accept: str | None = None, max_bytes: int | None = None,
-            linked_from: str | None = None) -> HttpResponse:
+            linked_from: str | None = None, robots: bool = True) -> HttpResponse:
         """Fetch ``url``; 200 and 304 return, everything else raises ``FetchError`` with a kind.
 
         ``linked_from``: the URL of the document that named ``url`` (a feed naming its article pages).
         Such a URL is the feed's word, not the operator's, so its first hop is held to the redirect
-        policy too, with loopback allowed only when ``linked_from`` is on loopback.
+        policy too, with loopback allowed only when ``linked_from`` is on loopback. Every hop is held to its
+        origin's robots.txt (``robots`` False: not, for robots.txt itself).
         """
         started = time.monotonic()
         deadline = started + self.total_timeout
@@ -182,6 +221,8 @@ class HttpClient:
             _check_scheme(current, redirected=bool(redirects) or linked_from is not None)
             if redirects or linked_from is not None:
                 pinned = check_redirect(current, origin=linked_from or url, resolve=self.resolve)
+            if robots:
+                self._check_robots(current)
             status, resp_headers, body = self._one(current, headers, cap, deadline, pinned=pinned)
             if status in REDIRECTS and "location" in resp_headers:
                 target = urljoin(current, resp_headers["location"].strip())
@@ -200,7 +241,8 @@ class HttpClient:
     def _one(self, url: str, headers: dict[str, str], cap: int, deadline: float, *,
              pinned: str | None = None) -> tuple[int, dict[str, str], bytes]:
         host = (urlsplit(url).hostname or "").lower()
-        with self.gate.slot(host, min_gap=self.min_gap):
+        page_gap, cheap_gap = self.gaps(host)
+        with self.gate.slot(host, min_gap=page_gap, concurrency=self.policy.concurrency(host)) as ticket:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise FetchError("timeout", f"total timeout of {self.total_timeout}s passed", url=url)
@@ -215,9 +257,13 @@ class HttpClient:
                     wait = parse_retry_after(resp_headers.get("retry-after"))
                     if wait:
                         self.gate.defer(host, wait)
-                if not 200 <= resp.status < 300:
-                    return resp.status, resp_headers, b""
+                if resp.status == 304 or resp.status in REDIRECTS:
+                    ticket.gap = cheap_gap  # no body: it cost the server next to nothing
                 declared = resp_headers.get("content-length", "")
+                if not 200 <= resp.status < 300:
+                    if resp.status != 304 and declared.isdigit() and int(declared) <= _DRAIN_MAX:
+                        complete = _drain(resp, int(declared))  # small: read, and keep the connection
+                    return resp.status, resp_headers, b""
                 if declared.isdigit() and int(declared) > cap and not resp_headers.get("content-encoding"):
                     raise FetchError("too_large", f"Content-Length {declared} exceeds the cap of {cap} bytes",
                                      url=url)
@@ -236,6 +282,8 @@ class HttpClient:
                     decoder.feed(chunk)
                 body = decoder.finish()
                 complete = True
+                if not raw:
+                    ticket.gap = cheap_gap
                 return resp.status, resp_headers, body
             except FetchError as e:
                 e.url = e.url or url
@@ -288,6 +336,15 @@ class HttpClient:
         return conn.urlopen("GET", path, headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
                             preload_content=False, redirect=False, decode_content=False, timeout=timeout,
                             retries=False, assert_same_host=False)
+
+
+def _drain(resp: urllib3.BaseHTTPResponse, size: int) -> bool:
+    """Read a small unwanted body to its end; False (the connection is closed instead) if that fails."""
+    try:
+        resp.read(size, decode_content=False)
+    except (HTTPError, OSError):
+        return False
+    return True
 
 
 def _check_scheme(url: str, *, redirected: bool) -> None:

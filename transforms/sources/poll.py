@@ -6,9 +6,10 @@ or changed since the last poll pass on (their hashes are kept in the feed state)
 re-send, or re-fetch pages for, the fifty stories it still lists. Deleting the feed-state index makes the
 next run read everything again. ``poll_and_store`` adds the feed state read before and written after.
 
-``HostQueues`` runs polls on a few threads, one at a time per host, so no thread stands in line at a
-host's politeness gate while a feed of another host could be fetched. Politeness (one request at a time
-per host, a minimum gap) is per process: the threads of a process share one gate.
+``HostQueues`` runs polls on a few threads, one at a time per host (or the host's ``fetch.hosts``
+concurrency), so no thread stands in line at a host's politeness gate while a feed of another host
+could be fetched. Politeness (one request at a time per host, a gap after each) is per process: the
+threads of a process share one gate.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from transforms.article import Article, FeedSpec
@@ -82,14 +83,18 @@ def finish_feed(polled: Polled, *, full_text: Any = None, rng: random.Random | N
     """The parse half of a poll: entries, errors and the feed's next state."""
     feed, state, results, now = polled.feed, polled.state, polled.results, polled.now
     out = FeedOutcome(status="unchanged", state=state)
-    if results and results[0].status == "skipped":
+    if results and results[0].status == "skipped":  # asked nothing of the server: no state to write
         out.status = "skipped"
+        why = results[0].error_kind or "unknown"
         out.counts["feeds_skipped"] += 1
-        log.info("feed %s: skipped: %s", feed.name, results[0].error)
+        out.counts[f"feeds_skipped_{why}"] += 1
+        log.log(logging.WARNING if why == "robots" else logging.INFO, "feed %s: skipped (%s): %s", feed.name,
+                why, results[0].error)
         return out
     ok: list[FetchResult] = []
     retry_after = None
     entry_hashes: dict[str, str] | None = None
+    interval: float | None | Literal["keep"] = "keep"  # a 304 says nothing about the feed's declared interval
     for res in results:
         if res.status == "failed":
             out.errors.append((res.url, res.error_kind or "unknown", res.error or ""))
@@ -114,6 +119,7 @@ def finish_feed(polled: Polled, *, full_text: Any = None, rng: random.Random | N
             hashes = {a.id: entry_hash(a) for a in parsed.articles}
             fresh = [a for a in parsed.articles if state.entry_hashes.get(a.id) != hashes[a.id]]
             entry_hashes = hashes
+            interval = parsed.declared_interval
             out.counts["articles_unchanged"] += len(parsed.articles) - len(fresh)
         out.counts["articles_parsed"] += len(parsed.articles)
         if full_text is not None and feed.full_text:
@@ -144,7 +150,7 @@ def finish_feed(polled: Polled, *, full_text: Any = None, rng: random.Random | N
             last_modified=http_res.headers.get("last-modified") if http_res else None,
             body_hash=http_res.body_hash if http_res else None,
             permanent_url=http_res.permanent_url if http_res else None,
-            file_hashes=file_hashes, entry_hashes=entry_hashes)
+            file_hashes=file_hashes, entry_hashes=entry_hashes, declared_interval=interval)
         if http_res and http_res.permanent_url and http_res.permanent_url != state.permanent_url:
             log.info("feed %s: moved permanently to %s", feed.name, http_res.permanent_url)
     out.counts[f"feeds_{out.status}"] += 1
@@ -176,31 +182,36 @@ def feed_of(element: FeedSpec | Polled) -> FeedSpec:
 
 
 class HostQueues:
-    """Runs calls on a thread pool, one at a time per host key, in the order they were submitted.
+    """Runs calls on a thread pool, at most ``per_host(key)`` at a time per host key (one by default), in the
+    order they were submitted.
 
     A call that has not started can be cancelled through its future (``Future.cancel``).
     """
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, per_host: Callable[[str], int] = lambda host: 1) -> None:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wirenews-fetch")
+        self.per_host = per_host
         self.lock = threading.Lock()
         self.queues: dict[str, deque[tuple[Future, Callable[[], Any]]]] = {}
+        self.running: dict[str, int] = {}  # drains working through each host's queue
 
     def submit(self, host: str, call: Callable[[], Any]) -> Future:
         future: Future = Future()
         with self.lock:
-            queue = self.queues.get(host)
-            if queue is None:
-                queue = self.queues[host] = deque()
-                self.pool.submit(self._drain, host, queue)
+            queue = self.queues.setdefault(host, deque())
             queue.append((future, call))
+            if self.running.get(host, 0) < max(1, self.per_host(host)):
+                self.running[host] = self.running.get(host, 0) + 1
+                self.pool.submit(self._drain, host, queue)
         return future
 
     def _drain(self, host: str, queue: deque[tuple[Future, Callable[[], Any]]]) -> None:
         while True:
             with self.lock:
                 if not queue:
-                    del self.queues[host]
+                    self.running[host] -= 1
+                    if not self.running[host]:
+                        del self.running[host], self.queues[host]
                     return
                 future, call = queue.popleft()
             if not future.set_running_or_notify_cancel():
@@ -253,7 +264,7 @@ def poll_and_store(element: FeedSpec | Polled, store: FeedStateStore | None, htt
 
     ``hand_over``: a changed feed is not parsed; it comes back as status "handed" with its fetch in
     ``handed`` and no state written (the pipeline that parses it writes that). Adds the seconds this
-    thread waited at the politeness gate as ``politeness_wait_ms``.
+    thread waited at the politeness gate (including any robots.txt read) as ``politeness_wait_ms``.
     """
     waited_before = http.gate.waited() if http is not None else 0.0
     if isinstance(element, Polled):

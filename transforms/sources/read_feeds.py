@@ -23,6 +23,7 @@ from transforms.elastic import make_client
 from transforms.sources.feed_state import FeedStateStore
 from transforms.sources.fulltext import FullText
 from transforms.sources.http_client import HttpClient
+from transforms.sources.politeness import FetchPolicy
 from transforms.sources.poll import FeedOutcome, HostQueues, Polled, feed_of, host_of, outcome_counters, poll_and_store
 
 
@@ -38,6 +39,7 @@ class ReadOptions:
     full_text: bool = True
     defer_state: bool = False
     concurrency: int = 8
+    policy: FetchPolicy | None = None  # gaps, per-host limits, robots.txt, declared intervals; wins over min_gap
 
 
 class _ReadFeedFn(beam.DoFn):
@@ -55,7 +57,7 @@ class _ReadFeedFn(beam.DoFn):
     def setup(self) -> None:
         o = self.options
         self.http = HttpClient(user_agent=o.user_agent, max_bytes=o.max_bytes, timeout=o.timeout, min_gap=o.min_gap,
-                               pool_maxsize=o.concurrency)
+                               pool_maxsize=o.concurrency, policy=o.policy)
         self.store = None
         if o.es is not None:
             self.store = FeedStateStore(make_client(o.es), o.es.state_index)
@@ -63,7 +65,7 @@ class _ReadFeedFn(beam.DoFn):
         self.full_text = None
         if o.full_text:
             self.full_text = FullText(self.http)
-        self.queues = HostQueues(o.concurrency)
+        self.queues = HostQueues(o.concurrency, per_host=self.http.policy.concurrency)
         self.in_flight: list[tuple[FeedSpec, Future, Any, Any]] = []
 
     def start_bundle(self) -> None:
@@ -122,17 +124,18 @@ class ReadFeeds(beam.PTransform):
     state written as pending, to be made current by ``FeedStateStore.commit_pending()`` once the run's
     articles are indexed; until then the next run fetches it again (ids are stable, so nothing doubles).
     ``concurrency``: feeds polled at once per worker; requests to one host still go one at a time.
+    ``policy``: the full politeness settings (``FetchPolicy``); when given, ``min_gap`` is not read.
     """
 
     def __init__(self, es: Any | None, *, max_bytes: int = 10_000_000, timeout: float = 30.0,
                  user_agent: str | None = None, min_gap: float | None = None, full_text: bool = True,
-                 defer_state: bool = False, concurrency: int = 8) -> None:
+                 defer_state: bool = False, concurrency: int = 8, policy: FetchPolicy | None = None) -> None:
         super().__init__()
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self.options = ReadOptions(es=es, max_bytes=max_bytes, timeout=timeout, user_agent=user_agent,
                                    min_gap=min_gap, full_text=full_text, defer_state=defer_state,
-                                   concurrency=concurrency)
+                                   concurrency=concurrency, policy=policy)
 
     def expand(self, feeds):
         return feeds | "FetchAndParse" >> beam.ParDo(
