@@ -61,6 +61,18 @@ def test_one_lane_means_a_second_request_waits_for_the_first():
     assert e.value.kind == "host_backoff"
 
 
+def test_a_request_refused_for_a_too_long_wait_does_not_move_the_lane(fake):
+    gate = HostGate(min_gap=0.0, max_wait=10.0, clock=fake.clock, sleep=fake.sleep)
+    with gate.slot("a.example") as ticket:
+        ticket.gap = 15.0
+    with pytest.raises(FetchError), gate.slot("a.example"):
+        pass
+    fake.now = 6.0  # 9 s left of the 15: within max_wait now
+    with gate.slot("a.example"):
+        pass
+    assert fake.sleeps == [9.0]
+
+
 def test_retry_after_holds_every_lane_of_the_host(fake):
     gate = HostGate(min_gap=0.0, max_wait=60.0, clock=fake.clock, sleep=fake.sleep)
     gate.defer("a.example", 20.0)

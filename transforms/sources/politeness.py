@@ -166,15 +166,17 @@ class HostGate:
             ready = heapq.heappop(h.free)
             h.busy += 1
             wait = max(ready, h.not_before) - self._clock()
+        sent = False
         try:
             if wait > self.max_wait:
                 raise FetchError("host_backoff", f"{host}: asked to wait {wait:.0f}s more", retry_after=wait)
             if wait > 0:
                 self._sleep(wait)
                 self._waited.seconds = self.waited() + wait
+            sent = True
             yield ticket
         finally:
-            with h.cond:  # the gap runs from the end of this request
-                heapq.heappush(h.free, self._clock() + max(0.0, ticket.gap))
+            with h.cond:  # the gap runs from the end of this request; a lane given up keeps its time
+                heapq.heappush(h.free, self._clock() + max(0.0, ticket.gap) if sent else ready)
                 h.busy -= 1
                 h.cond.notify()
