@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import re
 import statistics
 import subprocess
 import sys
@@ -172,8 +173,61 @@ def fundus_bodies() -> list[str]:
     return bodies
 
 
+def paragraph_context(bodies: list[str], nlp: Any) -> dict[str, int]:
+    """Kept-type spans of the model over each whole body against the same model over its paragraphs one by one
+    (offsets moved back into the body): what tagging only some paragraphs would change, before any gating."""
+    kept = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"}
+    whole = [{(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in kept} for doc in nlp.pipe(bodies)]
+    lost = new = differing = 0
+    for body, expected in zip(bodies, whole, strict=True):
+        pieces = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]+", body)]
+        alone = {(e.start_char + start, e.end_char + start, e.label_)
+                 for (start, _), doc in zip(pieces, nlp.pipe(p for _, p in pieces), strict=True)
+                 for e in doc.ents if e.label_ in kept}
+        lost, new = lost + len(expected - alone), new + len(alone - expected)
+        differing += alone != expected
+    return {"bodies": len(bodies), "spans": sum(map(len, whole)), "lost": lost, "new": new, "differing": differing}
+
+
+def gateable_share(bodies: Iterable[str]) -> float:
+    """Share of words in paragraphs whose only capitals open a sentence with a stop word ("The", "She"): the
+    paragraphs a gate could leave out of the model."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    def gateable(paragraph: str) -> bool:
+        for match in re.finditer(r"\b[A-Z][\w'\u2019-]*", paragraph):
+            before = paragraph[: match.start()].rstrip()
+            if (before and before[-1] not in ".!?:\"\u201c\u201d(\u2018'-\u2013\u2014") or \
+                    match.group(0).lower() not in STOP_WORDS:
+                return False
+        return True
+
+    paragraphs = [p for body in bodies for p in body.split("\n") if p.strip()]
+    words = sum(len(p.split()) for p in paragraphs)
+    return sum(len(p.split()) for p in paragraphs if gateable(p)) / max(words, 1)
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def compare_paragraphs(articles: int) -> int:
+    """The labelled paragraphs, real copy and the corpus: whole bodies against paragraphs one by one."""
+    _on_path(REPO)
+    from bench.entity_spans import load_items
+    from transforms.entities.model import load_nlp
+
+    nlp = load_nlp()
+    sets = {"labelled (tests/data/entities/spans)": [i.text for i in load_items() if i.language == "en"],
+            "corpus": [body for _, body, _ in cleaned_texts(articles, 50)]}
+    if FUNDUS.is_dir():
+        sets["fundus (real copy)"] = fundus_bodies()
+    for name, bodies in sets.items():
+        found = paragraph_context(bodies, nlp)
+        print(f"{name}: {found['bodies']} bodies, {found['spans']} spans over whole bodies; paragraph by paragraph "
+              f"{found['lost']} lost, {found['new']} new, {found['differing']} bodies differ; "
+              f"{gateable_share(bodies):.1%} of words in paragraphs a stop-word gate could skip")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes of each run (n_process of NER alone)")
     parser.add_argument("--tree", type=Path, help="another checkout whose tagger runs beside this one")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--paragraphs", action="store_true",
+                        help="only compare the model over whole bodies and over their paragraphs one by one")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--what", default="tagger", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -195,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(tagger_pool(items, args.workers, args.what)))
         return 0
 
+    if args.paragraphs:
+        return compare_paragraphs(args.articles)
     items = cleaned_texts(args.articles, args.feeds, args.seed)
     words = sum(len(t.split()) for t in texts_of(items))
     shares = {"corpus": repeat_share(b for _, b, _ in items)}
