@@ -6,7 +6,9 @@ Every repeat runs, in turn and on the same texts (the generated corpus of ``benc
 as the pipeline does): ``ner_alone``, spaCy's NER as it comes (``nlp.pipe``, NER only, thinc's own ops,
 ``n_process`` processes); the tagger of this tree (``Tagger.tag_many`` in a pool of ``workers`` processes,
 batches of 64 stories, the DoFn's batch); and, with ``--tree``, the tagger of another checkout the same way.
-Each prints its wall seconds, stories/s and the ratio to NER alone within the repeat, with the load average.
+Each prints its wall seconds, stories/s and the ratio to NER alone within the repeat, with the load average,
+and the pools their CPU seconds (steadier than wall time on a loaded machine); the pools run in the reverse
+order every other repeat.
 The pools time the work only (the model loads before the clock, as in ``bench_pipeline``'s stages alone);
 ``ner_alone`` times ``nlp.pipe`` from its call to its last doc, so spaCy's own worker start is inside; "in the
 pool" is the same NER alone run like the taggers (work only): the ratio with nothing but the work on either side.
@@ -268,11 +270,14 @@ def main(argv: list[str] | None = None) -> int:
         items_file.write_bytes(pickle.dumps(items))
         for repeat in range(args.repeat):
             row: dict[str, Any] = {"load_before": load_average()}
-            row["ner_alone_s"] = ner_alone(texts_of(items), args.workers)
-            row["ner_pool_s"] = tagger_in_tree(REPO, items_file, args.workers, "ner")["seconds"]
-            row["tagger_s"] = tagger_in_tree(REPO, items_file, args.workers)["seconds"]
+            runs = {"ner_pool": (REPO, "ner"), "tagger": (REPO, "tagger")}
             if args.tree:
-                row["tagger_tree_s"] = tagger_in_tree(args.tree.resolve(), items_file, args.workers)["seconds"]
+                runs["tagger_tree"] = (args.tree.resolve(), "tagger")
+            order = list(runs) if repeat % 2 == 0 else list(reversed(runs))  # a load that drifts hits both ends
+            row["ner_alone_s"] = ner_alone(texts_of(items), args.workers)
+            for name in order:
+                found = tagger_in_tree(runs[name][0], items_file, args.workers, runs[name][1])
+                row[f"{name}_s"], row[f"{name}_cpu"] = found["seconds"], found["cpu_s"]
             row["load_after"] = load_average()
             rows.append(row)
             line = (f"repeat {repeat + 1}: NER alone {row['ner_alone_s']:.1f} s "
@@ -284,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
                          f"({row['ner_alone_s'] / row['tagger_tree_s']:.2f}x, "
                          f"{row['ner_pool_s'] / row['tagger_tree_s']:.2f}x in the pool); this / that "
                          f"{row['tagger_tree_s'] / row['tagger_s']:.2f}x")
+            line += (f"; CPU-s in the pool: NER alone {row['ner_pool_cpu']:.0f}, tagger {row['tagger_cpu']:.0f}"
+                     + (f", {args.tree} tagger {row['tagger_tree_cpu']:.0f}" if args.tree else ""))
             print(f"{line}; load {row['load_before']} -> {row['load_after']}", flush=True)
 
     def ratios(reference: str, key: str) -> str:
@@ -292,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     alone, tagger = (statistics.median(row[key] for row in rows) for key in ("ner_alone_s", "tagger_s"))
     print(f"median: NER alone {alone:.1f} s, tagger {tagger:.1f} s. Within each repeat, tagger against NER alone: "
           f"{ratios('ner_alone_s', 'tagger_s')}; in the pool: {ratios('ner_pool_s', 'tagger_s')}")
+    print(f"  CPU-s in the pool, NER alone / tagger: {ratios('ner_pool_cpu', 'tagger_cpu')}")
     if args.tree:
+        print(f"  CPU-s, {args.tree} tagger / this tagger: {ratios('tagger_tree_cpu', 'tagger_cpu')}")
         print(f"  {args.tree} tagger against NER alone: {ratios('ner_alone_s', 'tagger_tree_s')}; in the pool: "
               f"{ratios('ner_pool_s', 'tagger_tree_s')}; this tagger / that: {ratios('tagger_tree_s', 'tagger_s')}")
     if args.json:
