@@ -131,11 +131,14 @@ def _needed_by_ner(config) -> set[str]:
     return {"ner"}
 
 
-def load_nlp(model: str = DEFAULT_MODEL, verify: bool = True) -> spacy.Language:
-    """Load ``model`` with only its ``ner`` component, after checking its hash."""
+def load_nlp(model: str = DEFAULT_MODEL, verify: bool = True, matmul: bool = True) -> spacy.Language:
+    """Load ``model`` with only its ``ner`` component, after checking its hash. ``matmul``: its matrix products
+    on numpy's OpenBLAS, one thread (``blas.use_matmul``); False keeps spaCy's own ops (the reference)."""
     # Start-up: spaCy's import takes seconds; a pass where nothing changed never loads the model.
     import spacy
     from spacy.util import load_config
+
+    from transforms.entities.blas import use_matmul
 
     path = resolve_model_path(model)
     if verify:
@@ -145,5 +148,7 @@ def load_nlp(model: str = DEFAULT_MODEL, verify: bool = True) -> spacy.Language:
     if "ner" not in pipeline:
         raise OSError(f"spaCy model {model!r} at {path} has no 'ner' component")
     nlp = spacy.load(path, exclude=[name for name in pipeline if name not in _needed_by_ner(config)])
-    log.info("loaded spaCy model %s from %s with components %s", model, path, nlp.pipe_names)
+    fast = matmul and use_matmul(nlp)
+    log.info("loaded spaCy model %s from %s with components %s (%s)", model, path, nlp.pipe_names,
+             "numpy matmul, one BLAS thread" if fast else "thinc's blis ops")
     return nlp

@@ -158,11 +158,15 @@ class Tagger:
         for language, indices in batches.items():
             nlp = self._pipeline(language)
             texts = [t for i in indices for t in (prepared[i][0], prepared[i][1][: nlp.max_length])]
-            docs = iter(nlp.pipe(texts, batch_size=self.batch_size))
-            for i in indices:
-                title, body = (items[i][0] or ""), (items[i][1] or "")
-                out[i] = self.entities_of(next(docs), next(docs), title, body[: nlp.max_length], prepared[i][2],
-                                          language)
+            # The strings and words of a batch leave the vocabulary with it: without the zone the vocabulary keeps
+            # every number and name ever read, and a long run's memory grows with what it tagged. No Doc, Span or
+            # Token outlives the zone: entities_of returns plain data.
+            with nlp.memory_zone():
+                docs = iter(nlp.pipe(texts, batch_size=self.batch_size))
+                for i in indices:
+                    title, body = (items[i][0] or ""), (items[i][1] or "")
+                    out[i] = self.entities_of(next(docs), next(docs), title, body[: nlp.max_length],
+                                              prepared[i][2], language)
         return out
 
     def entities_of(
