@@ -13,6 +13,7 @@ poller then finishes its restriction so the pipeline drains and ends.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -56,18 +57,34 @@ def seconds_to_next(feeds: Sequence[FeedSpec], next_due: dict[str, float], now: 
     return max(0.0, min(next_due.get(f.name, 0.0) for f in feeds) - now)
 
 
-class SeenCache:
-    """A bounded memory of (id, content hash): the same story met twice in one stream is passed once."""
+SEEN_CAPACITY = 50_000  # stories a stream remembers as passed: hours of a busy wire, about 5 MB
 
-    def __init__(self, capacity: int = 50_000) -> None:
+
+def seen_key(article_id: str, content_hash: str) -> bytes:
+    """16 bytes for an (id, content hash) pair: the cache holds no article's strings, whatever their length."""
+    return hashlib.blake2b(f"{article_id}\0{content_hash}".encode(), digest_size=16).digest()
+
+
+class SeenCache:
+    """A bounded memory of (id, content hash): the same story met twice in one stream is passed once.
+
+    Least recently met first out; keys are digests (``seen_key``), so each entry costs the same small
+    amount however long the ids are. A story evicted and met again goes on to the stored-hash lookup,
+    which drops it there: the bound costs a lookup, never a re-index.
+    """
+
+    def __init__(self, capacity: int = SEEN_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1, not {capacity}")
         self.capacity = capacity
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
 
     def first_time(self, key: tuple[str, str]) -> bool:
-        if key in self._seen:
-            self._seen.move_to_end(key)
+        digest = seen_key(*key)
+        if digest in self._seen:
+            self._seen.move_to_end(digest)
             return False
-        self._seen[key] = None
+        self._seen[digest] = None
         if len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
         return True
@@ -206,7 +223,7 @@ class PollFeeds(beam.DoFn):
 class DropSeen(beam.DoFn):
     """Pass each (article, content) once per worker; ES change detection covers the rest."""
 
-    def __init__(self, capacity: int = 50_000) -> None:
+    def __init__(self, capacity: int = SEEN_CAPACITY) -> None:
         self.capacity = capacity
         self._dupes = Metrics.counter("wirenews", "articles_duplicate")
 
