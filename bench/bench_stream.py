@@ -15,10 +15,13 @@ Target: every story searchable within its feed's poll interval plus 5 s.
 ``--memory SECONDS``: a flat-line check instead. ``--feeds`` live feeds on 127.0.0.1 each gain a new story
 every ``--every`` seconds and, like a real feed, list only their newest ``--window`` items; they are polled
 every ``--poll`` seconds. The PSS of the stream's whole process tree is sampled every ``--sample`` seconds
-with the number of stories published so far. Reported: the slope of a least-squares line through the
-samples after the first poll's tagging (``--warmup`` seconds), per hour and per 1,000 stories, and the mean
-of the first quarter of those samples against the last. Goal: a flat line (the slope within the noise of
-a few MB). ``--tree DIR`` runs ``python -m pipeline.cli`` from another checkout, for a before/after.
+with the number of stories published so far. Memory saws up and down by a hundred MB with each batch being
+tagged, so each ``--window-s`` of samples is reduced to its floor (the minimum: what stays held between
+batches) and its peak. Reported, for the floors and for the peaks after ``--warmup`` seconds: the slope of
+a least-squares line per hour and per 1,000 stories, and the mean of the first quarter against the last.
+PSS and USS both: USS (private pages) does not fall when another process maps the same libraries.
+Goal: a flat line of the floors (a slope within the noise of a few MB). ``--tree DIR`` runs
+``python -m pipeline.cli`` from another checkout, for a before/after.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from email.utils import formatdate
 from html import escape
 from pathlib import Path
@@ -129,6 +133,25 @@ def flat_line(samples: list[tuple[float, int, float]]) -> dict[str, float]:
             "samples": len(samples), "seconds": seconds[-1] - seconds[0], "stories": stories[-1] - stories[0]}
 
 
+def windows(samples: list[tuple[float, int, float, float]], column: int, warmup: float, width: float,
+            how: Callable[[list[float]], float]) -> list[tuple[float, int, float]]:
+    """Samples after ``warmup`` in windows of ``width`` seconds, each reduced to (end, stories, ``how`` of the
+    column); a last window less than half full is left out."""
+    out: list[tuple[float, int, float]] = []
+    steady = [s for s in samples if s[0] >= warmup]
+    if not steady:
+        return out
+    start = steady[0][0]
+    groups: dict[int, list[tuple[float, int, float, float]]] = {}
+    for s in steady:
+        groups.setdefault(int((s[0] - start) // width), []).append(s)
+    full = max(len(g) for g in groups.values())
+    for _, group in sorted(groups.items()):
+        if len(group) * 2 >= full:
+            out.append((group[-1][0], group[-1][1], how([s[column] for s in group])))
+    return out
+
+
 class LiveFeeds:
     """``count`` feeds on one loopback server, each listing its newest ``window`` stories, as a real feed does."""
 
@@ -190,8 +213,10 @@ def memory_main(args: argparse.Namespace) -> int:
                 if proc.poll() is not None:
                     raise RuntimeError(f"the stream ended early ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
                 samples.append((time.monotonic() - started, live.published, *tree_memory_mb(proc.pid)))
-                print(f"  {samples[-1][0]:6.0f} s  {samples[-1][1]:5d} stories  PSS {samples[-1][2]:7.1f} MB  "
-                      f"USS {samples[-1][3]:7.1f} MB  load {describe_machine()['load']}", flush=True)
+                if len(samples) % max(1, round(args.window_s / args.sample)) == 0:
+                    recent = [s[3] for s in samples[-round(args.window_s / args.sample):]]
+                    print(f"  {samples[-1][0]:6.0f} s  {samples[-1][1]:5d} stories  USS floor {min(recent):7.1f} MB, "
+                          f"peak {max(recent):7.1f} MB  load {describe_machine()['load']}", flush=True)
         finally:
             stop.set()
             proc.send_signal(signal.SIGTERM)
@@ -201,13 +226,14 @@ def memory_main(args: argparse.Namespace) -> int:
                 proc.kill()
             indexed = count_docs(alias, args.es)
             drop_alias(alias, args.es)
-    steady = [s for s in samples if s[0] >= args.warmup]
-    lines = {kind: flat_line([(s[0], s[1], s[i]) for s in steady]) for i, kind in ((2, "pss"), (3, "uss"))}
-    print(f"memory of the process tree after a {args.warmup:.0f} s warm-up, {lines['pss']['seconds']:.0f} s and "
-          f"{lines['pss']['stories']} stories ({live.published} published, {indexed} indexed); "
+    lines = {f"{kind} {name}": flat_line(windows(samples, column, args.warmup, args.window_s, how))
+             for column, kind in ((2, "PSS"), (3, "USS")) for how, name in ((min, "floor"), (max, "peak"))}
+    first = lines["USS floor"]
+    print(f"memory of the process tree after a {args.warmup:.0f} s warm-up, {first['seconds']:.0f} s and "
+          f"{first['stories']} stories ({live.published} published, {indexed} indexed); "
           f"load {describe_machine()['load']}", flush=True)
     for kind, line in lines.items():
-        print(f"  {kind.upper()}: slope {line['mb_per_hour']:+.1f} MB/hour, {line['mb_per_1000_stories']:+.1f} MB per "
+        print(f"  {kind}: slope {line['mb_per_hour']:+.1f} MB/hour, {line['mb_per_1000_stories']:+.1f} MB per "
               f"1,000 stories; first quarter {line['first_quarter_mb']:.1f} MB, last quarter "
               f"{line['last_quarter_mb']:.1f} MB", flush=True)
     if args.json:
@@ -235,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=5, help="--memory: live feeds")
     parser.add_argument("--every", type=float, default=3.0, help="--memory: seconds between two stories of a feed")
     parser.add_argument("--window", type=int, default=30, help="--memory: newest stories a feed lists")
-    parser.add_argument("--sample", type=float, default=30.0, help="--memory: seconds between two PSS samples")
+    parser.add_argument("--sample", type=float, default=5.0, help="--memory: seconds between two samples")
+    parser.add_argument("--window-s", type=float, default=60.0, help="--memory: seconds of samples reduced to "
+                        "their floor and peak")
     parser.add_argument("--warmup", type=float, default=90.0, help="--memory: seconds left out of the slope "
                         "(start-up and the model's first batches)")
     parser.add_argument("--tree", type=Path, help="--memory: run wirenews from this checkout instead")
