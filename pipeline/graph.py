@@ -10,7 +10,6 @@ from apache_beam.pvalue import PCollection
 
 from pipeline import __version__
 from pipeline.config import Config
-from pipeline.memory import ReleaseFreedMemory
 from pipeline.progress import LogProgress
 from pipeline.stream import DropSeen, PollFeeds
 from transforms.cleaning import CleanArticles
@@ -68,9 +67,6 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
     if cfg.stories.enabled:
         changed = changed | "Stories" >> AssignStories(cfg.es, batch_size=cfg.stories.batch_size)
     tagged = changed | "Entities" >> beam.ParDo(TagEntities())
-    # Each worker hands the heap its stages freed back to the system every half minute: without it a
-    # stream's resident memory climbed with every story although no story was held (pipeline/memory.py).
-    tagged = tagged | "ReleaseFreedMemory" >> beam.ParDo(ReleaseFreedMemory())
     return tagged | "Index" >> WriteToElasticsearch(cfg.es, pipeline_version=__version__)
 
 
