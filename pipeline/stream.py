@@ -18,12 +18,15 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.metrics import Metrics
+from apache_beam.metrics.monitoring_infos import consolidate
+from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration, Timestamp
 
@@ -91,6 +94,24 @@ class SeenCache:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+def consolidate_now(metrics: Iterable[Any], key: Callable[[Any], Any] | None = None) -> list[Any]:
+    """Beam's ``consolidate`` of monitoring infos, done at once rather than as a generator."""
+    return list(consolidate(metrics) if key is None else consolidate(metrics, key))
+
+
+def keep_runner_metrics_bounded() -> None:
+    """Make the local runner merge each bundle's metrics into its totals as the bundle ends.
+
+    Beam's FnApiRunner (2.77) folds every bundle's monitoring infos into its running totals lazily: it
+    wraps the totals so far and the new bundle's infos in one more ``itertools.chain`` and ``consolidate``
+    generator, read only when the pipeline ends. A batch run has a few bundles; a stream has one per poll
+    that found work, so the nest grew without end, each level holding its bundle's response (the stream's
+    memory climbed with the number of polls: ~175 KB a poll). Merging at once keeps one list per stage,
+    the same totals. Idempotent; other runners never look up this name.
+    """
+    fn_runner.consolidate_monitoring_infos = consolidate_now
 
 
 # -- Beam wrappers ---------------------------------------------------------------
