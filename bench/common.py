@@ -161,6 +161,24 @@ def _pss_kb(pid: int) -> int:
     return _rss_kb(pid)
 
 
+def tree_memory_mb(root: int) -> tuple[float, float]:
+    """(PSS, USS) of a process tree now, in MB; one sample, as costly as ``_pss_kb``.
+
+    USS (private pages only) is what the tree alone holds: unlike PSS it does not fall when another
+    process on the machine maps the same libraries or model files, so a slope over time is read off it.
+    """
+    pss = uss = 0
+    for pid in process_tree(root):
+        try:
+            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]  # after the [rollup] header
+        except OSError:
+            continue
+        kb = {name: int(value.split()[0]) for name, value in (line.split(":", 1) for line in lines)}
+        pss += kb.get("Pss", 0)
+        uss += kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
+    return pss / 1024, uss / 1024
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU of one live process."""
     try:

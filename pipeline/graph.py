@@ -11,7 +11,7 @@ from apache_beam.pvalue import PCollection
 from pipeline import __version__
 from pipeline.config import Config
 from pipeline.progress import LogProgress
-from pipeline.stream import DropSeen, PollFeeds
+from pipeline.stream import DropSeen, PollFeeds, keep_runner_metrics_bounded
 from transforms.cleaning import CleanArticles
 from transforms.entities import TagEntities
 from transforms.sink import SkipUnchanged, WriteToElasticsearch
@@ -72,6 +72,7 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
 
 def build_stream(p: beam.Pipeline, cfg: Config, stop_file: str) -> PCollection:
     """The streaming graph: the poller, then the same stages as a batch run."""
+    keep_runner_metrics_bounded()  # the local runner's per-bundle metrics, merged as they come
     feeds = (p
              | "FeedList" >> beam.Create([tuple(cfg.feeds)])
              | "PollFeeds" >> beam.ParDo(PollFeeds(stop_file, cfg.es)))
