@@ -32,8 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_memory import peak_memory  # noqa: E402
 from bench.bench_ner import cleaned_texts, texts_of  # noqa: E402
-from bench.bench_pipeline import memory_run, one_repeat  # noqa: E402
+from bench.bench_pipeline import one_repeat  # noqa: E402
 from bench.common import DEFAULT_ES, REPO, describe_machine, median, run_measured, serve_corpus  # noqa: E402
 from bench.corpus import write_corpus  # noqa: E402
 
@@ -88,18 +89,6 @@ def run_repeat(articles: int, feeds: int, seed: int, es_url: str, extra: list[st
     return row
 
 
-def peak_memory(articles: int, feeds: int, seed: int, es_url: str, extra: list[str]) -> dict[str, Any]:
-    """Peak PSS of a first run's process tree over a corpus of ``articles`` stories."""
-    with tempfile.TemporaryDirectory(prefix="wirenews-goals-mem-") as tmp:
-        workdir = Path(tmp)
-        files = write_corpus(workdir / "feeds", articles, feeds, seed)
-        with serve_corpus(workdir / "feeds", files) as served:
-            run = memory_run(files, served.urls, workdir, es_url, extra=extra)
-    run["articles"] = articles
-    run["load"] = describe_machine()["load"]
-    return run
-
-
 def _mark(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -135,10 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     memory = []
     if not args.no_memory:
         for size in (args.articles, args.large):
-            run = peak_memory(size, args.feeds, args.seed, args.es, extra)
+            run = {"articles": size, "peak_pss_mb": peak_memory(size, feeds=args.feeds, es_url=args.es,
+                                                                seed=args.seed, extra=extra),
+                   "load": describe_machine()["load"]}
             memory.append(run)
-            print(f"memory: {size} stories, peak PSS {run['peak_pss_mb']:.0f} MB "
-                  f"(RSS sum {run['peak_rss_mb']:.0f} MB), load {run['load']}", flush=True)
+            print(f"memory: {size} stories, peak PSS {run['peak_pss_mb']:.0f} MB, load {run['load']}", flush=True)
     speed = median([r["speed"] for r in rows])
     one = median([r["one_host"]["repoll_share"] for r in rows])
     many = median([r["many_hosts"]["repoll_share"] for r in rows])
