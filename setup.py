@@ -39,6 +39,7 @@ INSTALL_REQUIRES = [
     "charset-normalizer==3.5.3",  # page charsets for full text
     "datasketch==2.0.0",  # MinHash/LSH for grouping the copies of one story
     "protego==0.7.0",  # robots.txt
+    "threadpoolctl==3.8.0",  # one BLAS thread per worker process for the entity model
 ]
 
 DEV_REQUIRES = [

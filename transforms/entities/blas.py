@@ -7,31 +7,23 @@ are about half of the model's time. ``MatmulOps`` is thinc's ``NumpyOps`` with o
 
 Why one thread: the pipeline runs one model per worker process, as many workers as cores. OpenBLAS starts a
 thread per core in each process, and two processes each spinning two threads on two cores run slower than
-blis did (measured). So the ops switch only where the BLAS behind numpy is OpenBLAS and its thread count can
-be set to one; anywhere else (another BLAS, a numpy without the symbol) the model keeps thinc's ops.
+blis did (measured). So the ops switch only where the BLAS behind numpy is OpenBLAS, whose thread count
+threadpoolctl sets to one; anywhere else (another BLAS) the model keeps thinc's ops.
 """
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy
 from thinc.api import NumpyOps
+from threadpoolctl import threadpool_info, threadpool_limits
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from spacy.language import Language
 
 log = logging.getLogger(__name__)
-
-# The entry points that set OpenBLAS's thread count: numpy's own build (scipy-openblas, 64-bit ints), then a
-# system OpenBLAS with and without the 64-bit suffix.
-_SET_THREADS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads")
-_GET_THREADS = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_", "openblas_get_num_threads")
-
 
 class MatmulOps(NumpyOps):
     """thinc's NumPy ops with ``gemm`` on ``numpy.matmul`` (OpenBLAS) instead of blis."""
@@ -47,45 +39,22 @@ class MatmulOps(NumpyOps):
         return out
 
 
-def _openblas_libraries() -> list[str]:
-    """OpenBLAS libraries this process has loaded (numpy's own first), by path."""
-    paths = sorted(glob.glob(str(Path(numpy.__file__).resolve().parent.parent / "numpy.libs" / "*openblas*")))
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        maps = ""
-    for line in maps.splitlines():
-        path = line.split()[-1] if len(line.split()) >= 6 else ""
-        if "openblas" in Path(path).name.lower() and path not in paths:
-            paths.append(path)
-    return paths
-
-
-def _threads_function(names: tuple[str, ...]) -> Any:
-    for path in _openblas_libraries():
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in names:
-            function = getattr(library, name, None)
-            if function is not None:
-                return function
-    return None
+def _openblas_pools() -> list[dict[str, Any]]:
+    """The OpenBLAS thread pools this process has loaded (numpy's own among them), as threadpoolctl sees them."""
+    return [pool for pool in threadpool_info() if pool.get("internal_api") == "openblas"]
 
 
 def blas_threads() -> int | None:
-    """OpenBLAS's thread count in this process, None when numpy's BLAS is not a reachable OpenBLAS."""
-    function = _threads_function(_GET_THREADS)
-    return int(function()) if function is not None else None
+    """OpenBLAS's thread count in this process (the largest of its pools), None when no OpenBLAS is loaded."""
+    pools = _openblas_pools()
+    return max(int(pool["num_threads"]) for pool in pools) if pools else None
 
 
 def pin_blas_threads(threads: int = 1) -> bool:
-    """Set OpenBLAS's thread count in this process; False when there is no OpenBLAS to set it on."""
-    function = _threads_function(_SET_THREADS)
-    if function is None:
+    """Set OpenBLAS's thread count in this process for good; False when there is no OpenBLAS to set it on."""
+    if not _openblas_pools():
         return False
-    function(ctypes.c_int(threads))
+    threadpool_limits(limits=threads, user_api="blas")
     return blas_threads() == threads
 
 
