@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_memory import peak_memory  # noqa: E402
 from bench.bench_ner import cleaned_texts, texts_of  # noqa: E402
 from bench.bench_pipeline import one_repeat  # noqa: E402
-from bench.common import DEFAULT_ES, REPO, describe_machine, median, run_measured, serve_corpus  # noqa: E402
+from bench.common import REPO, add_corpus_arguments, describe_machine, median, run_measured, serve_corpus  # noqa: E402
 from bench.corpus import write_corpus  # noqa: E402
 
 NER_BATCH = 64
@@ -95,12 +95,8 @@ def _mark(ok: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=2000)
+    add_corpus_arguments(parser, repeat=1)
     parser.add_argument("--large", type=int, default=8000, help="the second size of the memory goal")
-    parser.add_argument("--feeds", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--es", default=DEFAULT_ES)
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
     parser.add_argument("--ner-alone", type=Path, help=argparse.SUPPRESS)

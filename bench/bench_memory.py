@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_pipeline import memory_run  # noqa: E402
-from bench.common import DEFAULT_ES, REPO, describe_machine, median, serve_corpus  # noqa: E402
+from bench.common import DEFAULT_ES, REPO, add_corpus_arguments, describe_machine, median, serve_corpus  # noqa: E402
 from bench.corpus import write_corpus  # noqa: E402
 
 
@@ -42,10 +42,7 @@ def peak_memory(articles: int, *, feeds: int = 50, es_url: str = DEFAULT_ES, tre
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2000,8000", help="comma-separated corpus sizes, smallest first")
-    parser.add_argument("--feeds", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--es", default=DEFAULT_ES)
+    add_corpus_arguments(parser, repeat=1, articles=False)
     parser.add_argument("--tree", type=Path, help="also measure this checkout (e.g. the code before a change)")
     parser.add_argument("--json", type=Path)
     args, extra = parser.parse_known_args(argv)

@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
     BEAM_2_WORKERS,
-    DEFAULT_ES,
     REPO,
+    add_corpus_arguments,
     count_docs,
     describe_machine,
     drop_alias,
@@ -128,11 +128,7 @@ def compare(articles: int, feeds: int, repeat: int, es_url: str, seed: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--feeds", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--es", default=DEFAULT_ES)
+    add_corpus_arguments(parser)
     parser.add_argument("--min-gap", type=float, help="fetch.min_gap of the wirenews run (default: 0.5 s per host; "
                         "the baseline has no politeness gap at all)")
     parser.add_argument("--one-host", action="store_true", help="serve every feed from 127.0.0.1, one host "

@@ -233,11 +233,11 @@ def compare_paragraphs(articles: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _on_path(REPO)
+    from bench.common import add_corpus_arguments
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--feeds", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=3)
+    add_corpus_arguments(parser, es=False)
     parser.add_argument("--workers", type=int, default=2, help="processes of each run (n_process of NER alone)")
     parser.add_argument("--tree", type=Path, help="another checkout whose tagger runs beside this one")
     parser.add_argument("--json", type=Path, help="write every figure to this file")

@@ -55,8 +55,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
     BEAM_2_WORKERS,
-    DEFAULT_ES,
     REPO,
+    add_corpus_arguments,
     count_docs,
     describe_machine,
     drop_alias,
@@ -346,13 +346,9 @@ def _print_row(row: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--feeds", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=7)
+    add_corpus_arguments(parser)
     parser.add_argument("--scale", help="comma-separated corpus sizes: first run and re-poll only, no stages")
     parser.add_argument("--no-stages", action="store_true", help="skip the stage-alone runs")
-    parser.add_argument("--es", default=DEFAULT_ES)
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--min-gap", type=float, help="fetch.min_gap in the config (default: the product's 0.5 s "
                         "per host); 0 models every feed on a host of its own")

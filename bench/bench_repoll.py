@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_pipeline import _fresh_config, wirenews_run  # noqa: E402
 from bench.common import (  # noqa: E402
     DEFAULT_ES,
+    add_corpus_arguments,
     count_docs,
     describe_machine,
     drop_alias,
@@ -107,11 +108,7 @@ def _medians(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--feeds", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--es", default=DEFAULT_ES)
+    add_corpus_arguments(parser)
     parser.add_argument("--tree", type=Path, help="also run this checkout (e.g. the commit before a change), in turn")
     parser.add_argument("--layout", choices=["one-host", "many-hosts", "both"], default="both")
     parser.add_argument("--json", type=Path, help="write every figure to this file")

@@ -40,6 +40,17 @@ ONE_HOST = "127.0.0.1"
 AGENCY_HOSTS = {agency.name: f"127.0.0.{i + 2}" for i, agency in enumerate(AGENCIES)}  # 127.0.0.2, .3, ...
 
 
+def add_corpus_arguments(parser: Any, *, repeat: int = 3, articles: bool = True, es: bool = True) -> None:
+    """The options every benchmark over the generated corpus takes, with the same defaults everywhere."""
+    if articles:
+        parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--feeds", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--seed", type=int, default=7)
+    if es:
+        parser.add_argument("--es", default=DEFAULT_ES)
+
+
 def wirenews_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("wirenews")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
