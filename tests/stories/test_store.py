@@ -103,7 +103,7 @@ def test_two_workers_founding_the_same_story_at_once_converge(es_client, es_sett
     """Both look up before either writes, so both found a story; after settling both hold the same one."""
     s = story("japan-extra-budget")
     gate = _Gate()
-    workers = [gate.wrap(StoryStore(es_client, es_settings.index)) for _ in range(2)]
+    workers = [gate.wrap(StoryStore(es_client, es_settings.index, exclusive=False)) for _ in range(2)]
     results: dict[str, dict] = {}
 
     def run(name: str, st: StoryStore, arr: Arrival) -> None:
@@ -129,7 +129,7 @@ def test_a_copy_seen_first_but_written_last_joins_the_story_written_first(es_cli
     s = story("china-asean-trade")
     a = arrival("a", s.paragraphs, "2024-03-01T09:00:00Z")
     b = arrival("b", [*s.paragraphs, "Enditem"], "2024-03-01T10:00:00Z")
-    late = StoryStore(es_client, es_settings.index)
+    late = StoryStore(es_client, es_settings.index, exclusive=False)
     original = late._candidates
     looked, b_written = threading.Event(), threading.Event()
 
@@ -158,3 +158,59 @@ def test_without_other_writers_nothing_is_settled(store, monkeypatch):
     store.place([arrival("x", s.paragraphs)], NOW)
     store.place([arrival("y", s.paragraphs[:-1])], NOW)
     assert calls == []
+
+
+def test_workers_placing_copies_at_once_under_the_lease_share_one_story(es_client, es_settings, store):
+    """Six workers place a copy each at the same moment, and then six more: every copy lands in one story,
+    without any settling, as each batch sees the batches placed before it."""
+    s = story("nk-cruise")
+    copies = [arrival(f"c{n}", [*s.paragraphs[: len(s.paragraphs) - n % 2], "Enditem" * (n % 3)]) for n in range(12)]
+    stores = [StoryStore(es_client, es_settings.index) for _ in range(6)]
+    start = threading.Barrier(6)
+    results: dict[str, str] = {}
+
+    def run(st: StoryStore, mine: list[Arrival]) -> None:
+        for arr in mine:
+            start.wait(30)
+            results.update({i: p.story_id for i, p in st.place([arr], NOW).items()})
+
+    threads = [threading.Thread(target=run, args=(st, copies[n::6])) for n, st in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 12 and len(set(results.values())) == 1, results
+    first = set(results.values()).pop()
+    assert story_doc(store, first)["story"]["copies"] == 12
+
+
+def test_under_the_lease_a_batch_waits_for_the_one_placing(es_client, es_settings, store, monkeypatch):
+    """One worker is paused between its lookup and its write; another worker's copy waits for it instead
+    of founding a story of its own, so nothing needs settling."""
+    s = story("who-malaria")
+    slow = StoryStore(es_client, es_settings.index)
+    original, looked, go = slow._candidates, threading.Event(), threading.Event()
+
+    def candidates(arrivals):
+        out = original(arrivals)
+        looked.set()
+        assert go.wait(30)
+        return out
+
+    slow._candidates = candidates  # type: ignore[method-assign]
+    settled: list = []
+    monkeypatch.setattr(StoryStore, "_settle", lambda *a: settled.append(a) or {})
+    results: dict = {}
+    first = threading.Thread(target=lambda: results.update(slow.place([arrival("wire", s.paragraphs)], NOW)))
+    first.start()
+    assert looked.wait(30)
+    second = threading.Thread(target=lambda: results.update(
+        store.place([arrival("portal", [*s.paragraphs, "Enditem"])], NOW)))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive() and "portal" not in results  # queuing for the lease
+    go.set()
+    first.join(30)
+    second.join(30)
+    assert results["wire"].story_id == results["portal"].story_id == "wire"
+    assert settled == []

@@ -13,11 +13,14 @@ Two indices, owned here:
   members (not incremented) and written with the count as external version, so a stale count
   never overwrites a newer one.
 
-Placing a batch (``StoryStore.place``): look up the batch's known members and candidates, apply the
-story id rule (``assign``), write the members with a refresh, then settle: the stories the batch
-founded are looked up again, and if a story founded at the same moment on another worker matches,
-both sides keep the one whose founder was written first (``settle``); stories the batch joined are
-followed to where they were merged. No story state is kept between batches: memory stays flat
+- ``<alias>-story-lock``: the lease that lets one batch be placed at a time (``transforms.stories.lock``).
+
+Placing a batch (``StoryStore.place``), holding the lease: look up the batch's known members and
+candidates, apply the story id rule (``assign``), write the members with a refresh. Should anyone else
+have written meanwhile (a store without the lease, or a lease that ran out), settle: the stories the
+batch founded are looked up again, and if a story founded at the same moment on another worker
+matches, both sides keep the one whose founder was written first (``settle``); stories the batch
+joined are followed to where they were merged. No story state is kept between batches: memory stays flat
 however many stories the index holds.
 """
 
@@ -35,6 +38,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 from transforms.backoff import backoff_delay
 from transforms.elastic import is_transient
 from transforms.stories.assign import Incoming, Member, assign, settle
+from transforms.stories.lock import PlacingLock
 from transforms.stories.match import DEFAULT_RULES, MatchRules, compare
 from transforms.stories.signature import SIGNATURE_VERSION, Signature
 
@@ -129,10 +133,12 @@ class StoryStore:
 
     def __init__(self, client: Elasticsearch, alias: str, *, rules: MatchRules = DEFAULT_RULES,
                  max_retries: int = 6, backoff_initial: float = 0.5, backoff_max: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, exclusive: bool = True) -> None:
         self.client = client
         self.keys_index = f"{alias}-story-keys"
         self.stories_index = f"{alias}-stories"
+        # exclusive=False places without the lease (and relies on settling alone), as tests of the race do.
+        self.lock = PlacingLock(client, f"{alias}-story-lock", retry=self._retry) if exclusive else None
         self.rules = rules
         self.max_retries = max_retries
         self.backoff_initial = backoff_initial
@@ -152,6 +158,8 @@ class StoryStore:
             except BadRequestError as e:
                 if "resource_already_exists" not in str(e):
                     raise
+        if self.lock is not None:
+            self.lock.ensure_index()
 
     def stories(self, story_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The story documents of ``story_ids`` (those that exist); nothing when there is no story index."""
@@ -166,6 +174,12 @@ class StoryStore:
         """Article id -> its story, for every article of the batch; members and stories are written."""
         if not batch:
             return {}
+        if self.lock is None:
+            return self._place(batch, now)
+        with self.lock.held():
+            return self._place(batch, now)
+
+    def _place(self, batch: Sequence[Arrival], now: str) -> dict[str, Placement]:
         by_id = {a.article_id: a for a in batch}
         known, seen_upto = self._known(list(by_id))
         candidates = self._candidates([a for a in batch if a.article_id not in known])
@@ -176,14 +190,16 @@ class StoryStore:
                         candidates, self._order(founders), self.rules)
         story_of = {a.article_id: a.story_id for a in result}
         # A new article is a primary member; a known one whose body changed (a later version) adds one.
-        written_from = self._write_members(
+        written = self._write_members(
             [(by_id[a.article_id], a.story_id, a.founded, not a.known) for a in result
              if not a.known or by_id[a.article_id].content_hash not in known[a.article_id][1]], refresh=True)
-        if written_from is not None and written_from > seen_upto + 1:
+        # Nobody else wrote since the lookup when this batch's writes are exactly the next sequence numbers
+        # (two bulks sent at once interleave theirs, so the first one alone proves nothing).
+        if written and written != list(range(seen_upto + 1, seen_upto + 1 + len(written))):
             # Other workers wrote members between this batch's lookup and its write: settle any story
             # founded here against theirs, and follow stories joined here that may have been merged since.
             founded = {a.story_id for a in result if a.founded}
-            moved = self._settle(founded, story_of, by_id, founders, seen_upto, written_from) if founded else {}
+            moved = self._settle(founded, story_of, by_id, founders, seen_upto) if founded else {}
             if moved:
                 log.info("Stories founded at the same moment elsewhere, kept the earlier: %s", moved)
                 self._write_members([(by_id[i], moved[s], False, True) for i, s in story_of.items() if s in moved],
@@ -201,13 +217,13 @@ class StoryStore:
         return out
 
     def _settle(self, founded: set[str], story_of: dict[str, str], by_id: dict[str, Arrival],
-                founders: dict[str, _Founder], seen_upto: int, written_from: int) -> dict[str, str]:
+                founders: dict[str, _Founder], seen_upto: int) -> dict[str, str]:
         """Founded story -> the story it moves to, when a story founded elsewhere at the same moment matches.
 
-        Only members written after this batch's lookup saw the index (``_seq_no`` > ``seen_upto``) and
-        before its own write (< ``written_from``) can be such stories; they are visible now, after the
-        write's refresh. Of two founders racing, the one written later sees the other here, and both
-        keep the earlier (``settle``); the one written earlier finds nothing in its range.
+        Only founders written after this batch's lookup saw the index (``_seq_no`` > ``seen_upto``), other
+        than this batch's own, can be such stories; those written before this batch's write returned are
+        visible now, after its refresh. Of two founders racing, the one that looks here later sees the
+        other; both keep the one written first (``settle``), so both end on the same story.
         """
         arrivals = [by_id[i] for i, s in story_of.items() if s in founded]
         keys = sorted({k for a in arrivals for k in a.keys})
@@ -215,9 +231,10 @@ class StoryStore:
             return {}
         resp = self._retry(lambda: self.client.search(
             index=self.keys_index, size=500, source=["article", "story", "keys", "sig", "size", "numbers", "names"],
-            query={"bool": {"filter": [{"range": {"_seq_no": {"gt": seen_upto, "lt": written_from}}},
+            query={"bool": {"filter": [{"range": {"_seq_no": {"gt": seen_upto}}},
                                        {"term": {"founder": True}}, {"term": {"version": SIGNATURE_VERSION}},
-                                       {"terms": {"keys": keys}}]}}))
+                                       {"terms": {"keys": keys}}],
+                            "must_not": [{"ids": {"values": [a.article_id for a in arrivals]}}]}}))
         matched: dict[str, set[str]] = {s: set() for s in founded}
         for hit in resp["hits"]["hits"]:
             src = hit["_source"]
@@ -311,10 +328,10 @@ class StoryStore:
 
     # --- writes --------------------------------------------------------------------------------------------
 
-    def _write_members(self, members: list[tuple[Arrival, str, bool, bool]], *, refresh: bool) -> int | None:
+    def _write_members(self, members: list[tuple[Arrival, str, bool, bool]], *, refresh: bool) -> list[int]:
         """(arrival, story, founded, primary): a primary member is ``_id`` = article id, a version ``id#hash``.
 
-        Returns the lowest ``_seq_no`` written (None when nothing was)."""
+        Returns the ``_seq_no`` of each write, in order."""
         ops: list[dict[str, Any]] = []
         for a, story, founded, primary in members:
             doc_id = a.article_id if primary else f"{a.article_id}#{a.content_hash[:16]}"
@@ -324,9 +341,9 @@ class StoryStore:
                         "content_hash": a.content_hash, "first_seen_at": a.first_seen_at, "source": a.source,
                         "title": a.title[:1000]})
         if not ops:
-            return None
+            return []
         resp = self._bulk(ops, refresh=refresh)
-        return min(int(action["_seq_no"]) for item in resp["items"] for action in item.values())
+        return sorted(int(action["_seq_no"]) for item in resp["items"] for action in item.values())
 
     def _write_stories(self, stories: set[str], founders: dict[str, _Founder], now: str) -> None:
         """Each story's document, its copies counted from the primary members."""
