@@ -70,9 +70,18 @@ def test_same_mentions_from_the_tagger_on_every_labelled_paragraph(both):
     assert Tagger(nlp, AliasTable.load()).tag_mentions(pairs, hints) == expected
 
 
+def test_batch_size_and_warm_vocabulary_change_no_mention(both):
+    _, nlp = both
+    items = [item for item in load_items() if item.language == "en"]
+    pairs, hints = [(item.title, item.text) for item in items], [item.language for item in items]
+    expected = Tagger(nlp, AliasTable.load(), batch_size=64, warm_strings=0).tag_mentions(pairs, hints)
+    assert Tagger(nlp, AliasTable.load(), batch_size=16).tag_mentions(pairs, hints) == expected
+    assert Tagger(nlp, AliasTable.load()).tag_mentions(pairs, hints) == expected
+
+
 def test_a_batchs_new_words_leave_the_vocabulary_with_it(both):
     _, nlp = both
-    tagger = Tagger(nlp, AliasTable.load())
+    tagger = Tagger(nlp, AliasTable.load(), warm_strings=0)
     tagger.tag_many([("Warm-up", "A first batch loads what every batch needs.")])
     strings = len(nlp.vocab.strings)  # (len(nlp.vocab) counts every lexeme ever made, freed or not)
     invented = " ".join(f"Quorblax{n} Zentrivo{n} met Vexhollow{n} officials in Prandocia{n}." for n in range(50))
@@ -83,3 +92,18 @@ def test_a_batchs_new_words_leave_the_vocabulary_with_it(both):
     assert "Quorblax7" not in nlp.vocab and "Prandocia1" not in nlp.vocab
     list(nlp.pipe([invented]))  # outside a zone, the same words stay
     assert len(nlp.vocab.strings) > strings and "Quorblax7" in nlp.vocab
+
+
+def test_the_first_batches_words_stay_until_the_vocabulary_is_warm(both):
+    _, nlp = both
+    tagger = Tagger(nlp, AliasTable.load(), warm_strings=40)
+    base = len(nlp.vocab.strings)
+
+    def invented(tag: str) -> str:
+        return " ".join(f"Quorb{tag}{n} met Zent{tag}{n} in Prand{tag}{n}." for n in range(20))
+
+    tagger.tag_many([("A headline", invented("a"))])  # 60 new words: kept, the cache warms
+    assert "Quorba7" in nlp.vocab and len(nlp.vocab.strings) - base >= 40
+    warm = len(nlp.vocab.strings)
+    tagger.tag_many([("Another headline", invented("b"))])  # past the limit: in a zone, gone after it
+    assert len(nlp.vocab.strings) == warm and "Quorbb7" not in nlp.vocab

@@ -53,7 +53,6 @@ class TagEntities(beam.DoFn):
             return
         if self._tagger is None:
             self._tagger = Tagger.load(self._model, self._aliases_path)
-            self._tagger.batch_size = self._batch_size
         results = self._tagger.tag_many(
             [(article.title, article.text) for article, _, _ in pending],
             hints=[article.language_hint for article, _, _ in pending],
