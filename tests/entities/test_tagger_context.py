@@ -50,6 +50,21 @@ def test_companies_by_their_context(tagger):
     assert ("Kessler", "ORG", "Kessler", "text") in found
 
 
+def test_names_in_a_list_of_places_are_places(tagger):
+    body = ("The programme will cover 10 counties including Turkana, Marsabit and Mandera. Floods also hit "
+            "Kilifi and Kwale counties, and aid reached the regions of Tigray and Amhara.")
+    found = {(text, type_) for text, type_, _, field in mentions(tagger, "Drought aid", body) if field == "text"}
+    for place in ("Marsabit", "Mandera", "Kilifi", "Kwale", "Tigray"):
+        assert (place, "GPE") in found, found
+
+
+def test_a_list_of_companies_or_people_is_not_a_list_of_places(tagger):
+    body = ("Brands including Unilever and Nestle cut prices. Ministers such as Ruto and Odinga spoke in "
+            "cities they had not visited.")
+    found = {(text, type_) for text, type_, _, field in mentions(tagger, "Prices", body) if field == "text"}
+    assert not {text for text, type_ in found if type_ == "GPE"} & {"Unilever", "Nestle", "Ruto", "Odinga"}, found
+
+
 def test_a_family_name_alone_is_the_person_and_offices_come_off(tagger):
     found = mentions(tagger, "Wang meets Blinken",
                      "Chinese Foreign Minister Wang Yi met Antony Blinken. Wang said Washington should stop.")

@@ -58,7 +58,17 @@ _PLACE_BEFORE = re.compile(
     r"\b(?:town|city|village|port|capital|province|county|district|region|island|state|suburb) of[ \t]+$"
 )
 _LOC_AFTER = re.compile(r"^[ \t]+(?:peninsula|river|rivers|sea|basin|valley|mountains?|desert|glacier|volcano)\b")
+# A name in a list of places: "10 counties including Turkana, Marsabit and Mandera", "the provinces of
+# Kandahar and Helmand", "Marsabit and Mandera counties". A list ends where a word in lower case comes.
+_PLACES = (r"(?:counties|provinces|districts|regions|states|cities|towns|villages|islands|countries|municipalities"
+           r"|prefectures|governorates|oblasts|territories|cantons)")
+_NAME = r"[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*)*"
+_LIST_GAP = r"(?:,[ \t]+|[ \t]+(?:and|or)[ \t]+|,[ \t]+(?:and|or)[ \t]+)"
+_PLACE_LIST_BEFORE = re.compile(
+    rf"\b{_PLACES}[ \t]+(?:including|such as|like|of|namely|:)[ \t]+(?:{_NAME}{_LIST_GAP})*$")
+_PLACE_LIST_AFTER = re.compile(rf"^(?:{_LIST_GAP}{_NAME})*[ \t]+{_PLACES}\b")
 _WINDOW = 48
+_LIST_WINDOW = 160
 
 
 def is_sports(title: str, body: str) -> bool:
@@ -92,11 +102,14 @@ def company_positions(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:
 
 
 def place_positions(text: str, spans: Sequence[tuple[int, int]]) -> dict[int, str]:
-    """Indices of the spans that stand as places, with the type: "the town of X" (GPE), "X peninsula" (LOC)."""
+    """Indices of the spans that stand as places, with the type: "the town of X" (GPE), "X peninsula" (LOC),
+    "counties including X, Y and Z" or "X and Y counties" (GPE)."""
     found: dict[int, str] = {}
     for index, (start, end) in enumerate(spans):
         if _LOC_AFTER.match(text[end : end + _WINDOW]):
             found[index] = "LOC"
-        elif _PLACE_BEFORE.search(text[max(0, start - _WINDOW) : start]):
+        elif (_PLACE_BEFORE.search(text[max(0, start - _WINDOW) : start])
+              or _PLACE_LIST_BEFORE.search(text[max(0, start - _LIST_WINDOW) : start])
+              or _PLACE_LIST_AFTER.match(text[end : end + _LIST_WINDOW])):
             found[index] = "GPE"
     return found
