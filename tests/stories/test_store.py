@@ -123,6 +123,21 @@ def test_two_workers_founding_the_same_story_at_once_converge(es_client, es_sett
     assert story_doc(store, one)["story"]["copies"] == 3
 
 
+def pause_after_lookup(store: StoryStore) -> tuple[threading.Event, threading.Event]:
+    """Makes ``store`` stop between its candidate lookup and its write: the first event is set when it has
+    looked up, and it goes on once the second is set."""
+    original, looked, go = store._candidates, threading.Event(), threading.Event()
+
+    def candidates(arrivals):
+        out = original(arrivals)
+        looked.set()
+        assert go.wait(30)
+        return out
+
+    store._candidates = candidates  # type: ignore[method-assign]
+    return looked, go
+
+
 def test_a_copy_seen_first_but_written_last_joins_the_story_written_first(es_client, es_settings, store):
     """a was first seen earlier, but its worker looked up, then b was placed, then a's worker wrote:
     b's story was written first, so a moves to it, and b (which could not see a) keeps its own."""
@@ -130,16 +145,7 @@ def test_a_copy_seen_first_but_written_last_joins_the_story_written_first(es_cli
     a = arrival("a", s.paragraphs, "2024-03-01T09:00:00Z")
     b = arrival("b", [*s.paragraphs, "Enditem"], "2024-03-01T10:00:00Z")
     late = StoryStore(es_client, es_settings.index, exclusive=False)
-    original = late._candidates
-    looked, b_written = threading.Event(), threading.Event()
-
-    def candidates(arrivals):
-        out = original(arrivals)
-        looked.set()
-        assert b_written.wait(30)
-        return out
-
-    late._candidates = candidates  # type: ignore[method-assign]
+    looked, b_written = pause_after_lookup(late)
     result: dict = {}
     worker = threading.Thread(target=lambda: result.update(late.place([a], NOW)))
     worker.start()
@@ -189,15 +195,7 @@ def test_under_the_lease_a_batch_waits_for_the_one_placing(es_client, es_setting
     of founding a story of its own, so nothing needs settling."""
     s = story("who-malaria")
     slow = StoryStore(es_client, es_settings.index)
-    original, looked, go = slow._candidates, threading.Event(), threading.Event()
-
-    def candidates(arrivals):
-        out = original(arrivals)
-        looked.set()
-        assert go.wait(30)
-        return out
-
-    slow._candidates = candidates  # type: ignore[method-assign]
+    looked, go = pause_after_lookup(slow)
     settled: list = []
     monkeypatch.setattr(StoryStore, "_settle", lambda *a: settled.append(a) or {})
     results: dict = {}
