@@ -6,12 +6,12 @@ A Dask nanny starts its worker process with ``MALLOC_TRIM_THRESHOLD_=65536`` (di
 any malloc threshold also turns off glibc's dynamic mmap threshold, which otherwise rises to the size of
 the largest block freed (up to 32 MiB): every block of 128 KiB or more is then a fresh ``mmap``, zeroed
 page by page by the kernel on first touch and unmapped again when freed. The entity model allocates and
-frees such arrays for every batch. Tagging the same 500 stories in one Dask worker took 1.2 million page
-faults and 3.1 s of system time against 15-70 thousand and 0.2 s with the thresholds below: 19% more CPU
-in all, which is what Dask workers cost over the local runner's.
+frees such arrays for every batch. Tagging the same 500 stories in one Dask worker took 17.9 s of CPU on its
+thread (1.2 million page faults, 3.1 s of it system time) against 14.5-15.2 s with the thresholds below (0.2-1.2 s
+system): most of what a Dask worker cost over a local runner's worker.
 
 The thresholds set here are the ceiling of glibc's own dynamic rule (mmap from 32 MiB, trim above twice
-that), what a process started without the variable reaches; they last for the worker process's life.
+that), the most a process started without the variable reaches; they last for the worker process's life.
 """
 
 from __future__ import annotations
