@@ -27,8 +27,8 @@ from pipeline.runners.dask.bundle import StageSpec, Step
 
 # Bundles per worker thread for a Create: one, dealt round-robin as the local runner deals its workers' shares.
 # Smaller bundles each start idle until their first feed is read (the fetch threads' read-ahead ends with the
-# bundle), and whichever runs last leaves the other workers idle: measured on 2 workers, 2,000 stories, four
-# per thread lost 7.5-11 s at the end and 1 s per bundle waiting, against none and 1 s for one per thread.
+# bundle), and whichever runs last leaves the other workers idle: on 2 workers, 2,000 stories, four per thread
+# left one worker idle 4.8-11.3 s at the end and each bundle waited about 0.5 s; with one, both end together.
 # ``--dask_npartitions`` sets more on a cluster whose machines differ in speed, for work stealing to balance.
 PARTITIONS_PER_THREAD = 1
 
