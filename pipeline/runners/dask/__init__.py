@@ -19,9 +19,11 @@ a stage is one bundle (``bundle``) run by Beam's own ``DoFnRunner`` (setup, star
 finalize): elements flow from step to step as they are emitted, and the output - ``finish_bundle``'s
 included - is kept as ``((step, tag), WindowedValue)`` pairs, each consumer outside the stage selecting
 its own. Each bundle also returns its metric updates; the run computes every stage's, which also makes
-every branch run. DoFns are set up once per worker thread and run, reused across bundles and torn down
-when the run ends. Streaming, splittable and stateful DoFns are refused before anything runs, and so is
-a cluster whose workers run another wirenews or Beam than the launcher.
+every branch run. A ``Create`` is dealt into one bundle per worker thread. DoFns are set up once per worker
+thread and run, reused across bundles and torn down when the run ends; each worker process first gets
+glibc's own malloc thresholds back (``malloc``), which a Dask nanny's environment turns off. Streaming,
+splittable and stateful DoFns are refused before anything runs, and so is a cluster whose workers run
+another wirenews or Beam than the launcher.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from apache_beam.runners.direct.direct_metrics import DirectMetrics
 from apache_beam.runners.runner import PipelineResult, PipelineRunner, PipelineState
 
 from pipeline.runners.dask.bundle import release_run
+from pipeline.runners.dask.malloc import restore_thresholds
 from pipeline.runners.dask.translate import DaskRunnerError, Translation
 
 __all__ = ["DaskRunner", "DaskRunnerError", "is_stock", "versions", "wanted"]
@@ -116,6 +119,11 @@ def _check_workers(client: Any) -> None:
         worker, theirs = next(iter(wrong.items()))
         raise DaskRunnerError(f"{len(wrong)} Dask worker(s) run other versions than this launcher ({mine}), e.g. "
                               f"{worker}: {theirs}; install the same wirenews on every worker (docs/dask.md)")
+    # Each bundle does it too (a worker the nanny restarts mid-run); here it is also said where it happened.
+    restored = client.run(restore_thresholds)
+    if any(restored.values()):
+        log.info("Dask: glibc's malloc thresholds set back on %d of %d worker(s) (pipeline/runners/dask/malloc.py)",
+                 sum(restored.values()), len(restored))
 
 
 class DaskRunResult(PipelineResult):

@@ -30,6 +30,8 @@ from apache_beam.utils import counters
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline.runners.dask.malloc import restore_thresholds
+
 log = logging.getLogger(__name__)
 
 METRICS = "__wirenews_metrics__"  # the key of a bundle's metric updates among its outputs
@@ -106,6 +108,7 @@ _instances_lock = threading.Lock()
 
 def run_stage(elements: Iterable[WindowedValue], spec: StageSpec, *side_values: list) -> list:
     """One bundle: ``[((step, tag), WindowedValue)..., (METRICS, [(step label, updates)...])]``."""
+    restore_thresholds()  # before the first DoFn allocates anything: see malloc.py
     key = (spec.run_id, spec.label)
     containers = [MetricsContainer(step.label) for step in spec.steps]
     sampler = statesampler.StateSampler("", counters.CounterFactory())
