@@ -4,7 +4,7 @@ Tagging a batch allocates arrays of a few MB each (tokens x width, float32) and 
 done. glibc serves a block of 128 KB or more with a mapping of its own and unmaps it on free, but each time
 such a block is freed it raises that threshold to the block's size (up to 32 MB): from then on arrays of
 that size come from the heap, where freed memory is kept for reuse and fragments, and a worker's resident
-memory climbs with the batches it has tagged rather than with what it holds. Setting the threshold once
+memory can climb with the batches it has tagged rather than with what it holds. Setting the threshold once
 (``mallopt(M_MMAP_THRESHOLD)``) turns that raising off. Elsewhere than glibc nothing is changed.
 """
 
