@@ -49,6 +49,7 @@ class FetchSettings:
     timeout: float = 30.0  # seconds for a whole response
     max_bytes: int = 10_000_000  # a feed or page larger than this (decompressed) is refused
     concurrency: int = 8  # feeds polled at once per worker process (one request at a time per host still)
+    read_ahead: int = 500  # articles a worker holds parsed ahead of cleaning and tagging (whole feeds: at least one)
     robots: bool = True  # obey each origin's robots.txt (Disallow, Crawl-delay)
     max_crawl_delay: float = DEFAULT_MAX_CRAWL_DELAY  # a robots.txt Crawl-delay counts up to this many seconds
     max_ttl: float = DEFAULT_MAX_TTL  # a feed's declared ttl/sy:updatePeriod counts up to this; 0 ignores them
@@ -80,7 +81,8 @@ class Config:
 
 _TOP_KEYS = {"elasticsearch", "feeds", "feed_files", "fetch", "stories"}
 _FETCH_KEYS = {"min_gap": (int, float), "min_gap_not_modified": (int, float), "timeout": (int, float),
-               "max_bytes": int, "concurrency": int, "max_crawl_delay": (int, float), "max_ttl": (int, float)}
+               "max_bytes": int, "concurrency": int, "read_ahead": int, "max_crawl_delay": (int, float),
+               "max_ttl": (int, float)}
 _FETCH_ZERO_OK = {"min_gap", "min_gap_not_modified", "max_crawl_delay", "max_ttl"}  # 0 turns the thing off
 _HOST_KEYS = {"min_gap": (int, float), "min_gap_not_modified": (int, float), "concurrency": int}
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")

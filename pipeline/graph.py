@@ -54,7 +54,7 @@ def index_feeds(feeds: PCollection, cfg: Config, *, dedupe: bool = False) -> PCo
     articles = (feeds
                 | "ReadFeeds" >> ReadFeeds(cfg.es, defer_state=True, policy=cfg.fetch.policy(),
                                            timeout=cfg.fetch.timeout, max_bytes=cfg.fetch.max_bytes,
-                                           concurrency=cfg.fetch.concurrency)
+                                           concurrency=cfg.fetch.concurrency, read_ahead=cfg.fetch.read_ahead)
                 | "Progress" >> beam.ParDo(LogProgress("articles read")))
     cleaned = articles | "Clean" >> beam.ParDo(CleanArticles())
     if dedupe:

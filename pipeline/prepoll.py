@@ -10,6 +10,10 @@ that has changed it stops starting new polls; the changed feeds it fetched go in
 parsed (one fetch per feed per poll still), the feeds it never polled are polled by the pipeline as
 usual. A first run therefore hands over at once, and a run where nothing changed ends without Beam.
 
+The changed feeds' bodies go to files in a spool folder and the pipeline's feed list carries their paths
+(``spooled``): the runner copies that list into its graph and every worker's plan, and a launcher that
+carried the bodies there held several times their size for the whole run, growing with the feeds.
+
 Files and globs are never read here (a drop folder can hold more than the launcher should carry), and
 only runs on this machine use this (the local runner, Prism): a remote runner would ship the fetched
 bodies inside the job.
@@ -22,6 +26,7 @@ import logging
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipeline import POLL_FIRST_RUNNERS
 from pipeline.config import Config
@@ -35,6 +40,7 @@ from transforms.sources.poll import (
     host_of,
     outcome_counters,
     poll_and_store,
+    spooled,
 )
 
 log = logging.getLogger(__name__)
@@ -67,8 +73,12 @@ class Prepoll:
                    ("fetched", "unchanged", "failed"))
 
 
-def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClient | None = None) -> Prepoll:
+def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClient | None = None,
+            spool: Path | None = None) -> Prepoll:
     """Poll ``cfg.feeds`` until the first changed one; see the module's docstring.
+
+    ``spool``: a folder (kept until the pipeline ends) for the bodies of the feeds handed on; None keeps
+    them in memory.
 
     The feed-state index must exist (the CLI's bootstrap creates it before this runs).
     """
@@ -103,7 +113,7 @@ def prepoll(cfg: Config, *, store: FeedStateStore | None = None, http: HttpClien
                 feed = futures.pop(future)
                 outcome = future.result()
                 if outcome.handed is not None:
-                    out.handed.append(outcome.handed)
+                    out.handed.append(outcome.handed if spool is None else spooled(outcome.handed, spool))
                     out.remaining += [f for queued in waiting.values() for f in queued]  # the pipeline polls them
                     waiting.clear()
                     continue

@@ -35,10 +35,21 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     cfg = _prepare(args)
     log.info("run: %d feed(s) from %s", len(cfg.feeds), cfg.path)
     started, started_at = time.monotonic(), datetime.now(timezone.utc)
-    first = prepoll.prepoll(cfg) if prepoll.applies(beam_args) else None
-    if first is not None and not first.pipeline_needed:
-        log.info("run: no feed has changed; nothing for the pipeline to do")
-        return _finish(args, cfg, {}, started, first.counters)
+    with tempfile.TemporaryDirectory(prefix="wirenews-handed-") as spool:
+        first = prepoll.prepoll(cfg, spool=Path(spool)) if prepoll.applies(beam_args) else None
+        if first is not None and not first.pipeline_needed:
+            log.info("run: no feed has changed; nothing for the pipeline to do")
+            return _finish(args, cfg, {}, started, first.counters)
+        metrics = _run_pipeline(cfg, beam_args, first)
+    counters = first.counters if first is not None else []
+    if metrics is None:
+        counters = [*counters, *tally(cfg, started_at)]
+    _commit_feed_state(cfg)
+    return _finish(args, cfg, metrics or {}, started, counters)
+
+
+def _run_pipeline(cfg: Config, beam_args: list[str], first: prepoll.Prepoll | None) -> dict[str, Any] | None:
+    """The batch pipeline over what the prepoll left (all of ``cfg.feeds`` without one); its metrics."""
     # Start-up: Beam's import (seconds) is paid only once the prepoll has found work for the pipeline.
     import apache_beam as beam
 
@@ -48,12 +59,7 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     options = make_options(beam_args)
     p = beam.Pipeline(runner=make_runner(options), options=options)
     build_batch(p, cfg, [*first.handed, *first.remaining] if first is not None else None)
-    metrics = _execute(p)
-    counters = first.counters if first is not None else []
-    if metrics is None:
-        counters = [*counters, *tally(cfg, started_at)]
-    _commit_feed_state(cfg)
-    return _finish(args, cfg, metrics or {}, started, counters)
+    return _execute(p)
 
 
 def cmd_stream(args: argparse.Namespace, beam_args: list[str]) -> int:

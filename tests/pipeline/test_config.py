@@ -26,9 +26,10 @@ def test_minimal_config_uses_the_local_node():
 
 def test_fetch_settings_default_to_polite_and_can_be_set():
     assert parse(BASE).fetch.min_gap == 0.5
-    assert parse(BASE).fetch.concurrency == 8
-    f = parse({**BASE, "fetch": {"min_gap": 0, "timeout": 5, "max_bytes": 1000, "concurrency": 8}}).fetch
-    assert (f.min_gap, f.timeout, f.max_bytes, f.concurrency) == (0, 5, 1000, 8)
+    assert parse(BASE).fetch.concurrency == 8 and parse(BASE).fetch.read_ahead == 500
+    f = parse({**BASE, "fetch": {"min_gap": 0, "timeout": 5, "max_bytes": 1000, "concurrency": 8,
+                                 "read_ahead": 200}}).fetch
+    assert (f.min_gap, f.timeout, f.max_bytes, f.concurrency, f.read_ahead) == (0, 5, 1000, 8, 200)
 
 
 def test_politeness_settings_and_per_host_limits():
@@ -79,6 +80,7 @@ def test_credentials_come_from_the_environment_and_are_never_shown():
         ({**BASE, "fetch": {"min_gap": -1}}, "fetch.min_gap"),
         ({**BASE, "fetch": {"concurrency": 0}}, "fetch.concurrency"),
         ({**BASE, "fetch": {"concurrency": 1.5}}, "fetch.concurrency"),
+        ({**BASE, "fetch": {"read_ahead": 0}}, "fetch.read_ahead"),
         ({**BASE, "fetch": {"timeout": 0}}, "fetch.timeout"),
         ({**BASE, "fetch": {"retries": 3}}, "fetch.['retries']"),
         ({**BASE, "fetch": {"min_gap_not_modified": -0.1}}, "fetch.min_gap_not_modified must be a number >= 0"),

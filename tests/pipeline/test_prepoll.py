@@ -45,6 +45,18 @@ def test_a_first_run_hands_over_at_the_first_changed_feed(feed_server, es_settin
     assert len(out.handed) == 1 and len(feed_server.requests) == 1
 
 
+def test_a_handed_feed_carries_the_path_of_its_body_not_the_body(feed_server, es_settings, tmp_path: Path):
+    feed = _feeds(feed_server)[1]
+    out = prepoll(_config(es_settings, [feed]), http=_http(), spool=tmp_path)
+    [handed] = out.handed
+    [res] = handed.results
+    # The runner copies the feed list into its graph and each worker's plan: a path, whatever the feed weighs.
+    assert res.body == b"" and Path(res.body_file).parent == tmp_path
+    assert res.read_body() == (SAMPLES / NAMES[1]).read_bytes()
+    outcome = poll_and_store(handed, None, None)
+    assert outcome.status == "fetched" and outcome.articles
+
+
 def test_nothing_changed_means_no_pipeline_and_the_counts_for_the_summary(feed_server, es_settings, es_client):
     store = FeedStateStore(es_client, es_settings.state_index)
     store.ensure_index()

@@ -275,6 +275,29 @@ def test_feeds_on_other_hosts_are_read_while_one_host_waits_out_its_gap(feed_ser
     assert {v.timestamp for v in out} == {Timestamp(42)} and all(v.windows == [GlobalWindow()] for v in out)
 
 
+def test_read_ahead_is_bounded_by_articles_not_feeds(feed_server):
+    with LoopbackServer(SAMPLES, host="127.0.0.2") as other:
+        feeds = [FeedSpec(name="afp", url=feed_server.url("afp-europe.atom")),
+                 FeedSpec(name="ap", url=feed_server.url("ap-world.xml")),
+                 FeedSpec(name="kyodo", url=other.url("kyodo-japan.xml"))]
+        seen = {}
+        for read_ahead in (1, 500):
+            fn = _Watched(ReadOptions(es=None, timeout=5.0, min_gap=0.5, full_text=False, concurrency=2,
+                                      read_ahead=read_ahead))
+            fn.setup()
+            try:
+                out = _bundle(fn, feeds)
+            finally:
+                fn.teardown()
+            seen[read_ahead] = (fn.most_overall, list(dict.fromkeys(v.value.feed_name for v in out)),
+                                sorted(v.value.id for v in out))
+    # Every feed lists several stories: with room for one article a worker polls one feed at a time, in
+    # turn (kyodo waits for ap's gap); with room for 500, kyodo is read while ap waits out its host's gap.
+    assert seen[1][:2] == (1, ["afp", "ap", "kyodo"])
+    assert seen[500][:2] == (2, ["afp", "kyodo", "ap"])
+    assert seen[1][2] == seen[500][2] and seen[1][2]
+
+
 def test_read_ahead_emits_every_feed_once_whatever_the_concurrency(feed_server):
     names = sorted(p.name for p in SAMPLES.iterdir() if p.is_file())
     feeds = [FeedSpec(name=n.split(".")[0], url=feed_server.url(n)) for n in names]

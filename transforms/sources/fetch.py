@@ -52,6 +52,11 @@ class FetchResult:
     permanent_url: str | None = None  # set when every redirect hop was permanent
     retry_after: float | None = None
     is_file: bool = False
+    body_file: str | None = None  # the body kept in this file instead of ``body`` (see ``poll.spooled``)
+
+    def read_body(self) -> bytes:
+        """The fetched bytes, from ``body`` or from the file they were spooled to."""
+        return Path(self.body_file).read_bytes() if self.body_file else self.body
 
 
 def body_hash(body: bytes) -> str:

@@ -18,12 +18,14 @@ import hashlib
 import logging
 import random
 import re
+import tempfile
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -66,6 +68,24 @@ class Polled:
         return any(r.status == "fetched" for r in self.results)
 
 
+def spooled(polled: Polled, directory: Path) -> Polled:
+    """The same poll with every fetched body written to a file in ``directory`` and only its path kept.
+
+    A launcher that hands fetched feeds to a pipeline on this machine passes them through the pipeline's
+    feed list, which the runner copies many times over (pickled into the graph, into each worker's
+    plan): a path costs nothing there whatever the feed weighs, so the launcher's memory does not grow
+    with the feeds' size. ``directory`` must outlive the pipeline.
+    """
+    results = []
+    for res in polled.results:
+        if res.body and res.body_file is None:
+            with tempfile.NamedTemporaryFile(dir=directory, prefix="feed-", suffix=".body", delete=False) as f:
+                f.write(res.body)
+            res = replace(res, body=b"", body_file=f.name)
+        results.append(res)
+    return replace(polled, results=results)
+
+
 def poll_feed(feed: FeedSpec, state: FeedState | None, http: HttpClient | None, now: datetime, *,
               rng: random.Random | None = None, **fetch_kwargs: Any) -> Polled:
     """The fetch half of a poll: requests only, nothing parsed."""
@@ -103,7 +123,7 @@ def finish_feed(polled: Polled, *, full_text: Any = None, rng: random.Random | N
         if res.status == "unchanged":
             ok.append(res)
             continue
-        parsed = parse_body(res.body, res.headers, feed, res.url, now)
+        parsed = parse_body(res.read_body(), res.headers, feed, res.url, now)
         out.counts.update(parsed.counts)
         if parsed.bozo:
             out.counts["feeds_bozo"] += 1
