@@ -9,7 +9,6 @@ import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.article import Article
-from transforms.entities.heap import fix_mmap_threshold
 from transforms.entities.mentions import STATUS_TAGGED
 from transforms.entities.model import DEFAULT_MODEL
 from transforms.entities.tagger import Tagger, apply_entities
@@ -31,7 +30,6 @@ class TagEntities(beam.DoFn):
     def setup(self) -> None:
         # Loaded once per worker, on the first article to tag: a poll where nothing changed costs no model load.
         self._tagger: Tagger | None = None
-        fix_mmap_threshold()  # the model's arrays unmapped when freed: memory follows the batch, not the run
         self._tagged = beam.metrics.Metrics.counter("entities", "tagged")
         self._skipped = beam.metrics.Metrics.counter("entities", "skipped")
 
