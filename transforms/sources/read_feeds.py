@@ -26,6 +26,8 @@ from transforms.sources.http_client import HttpClient
 from transforms.sources.politeness import FetchPolicy
 from transforms.sources.poll import FeedOutcome, HostQueues, Polled, feed_of, host_of, outcome_counters, poll_and_store
 
+READ_AHEAD = 500  # articles a worker holds parsed ahead by default (the config's fetch.read_ahead)
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -40,7 +42,7 @@ class ReadOptions:
     defer_state: bool = False
     concurrency: int = 8
     policy: FetchPolicy | None = None  # gaps, per-host limits, robots.txt, declared intervals; wins over min_gap
-    read_ahead: int = 500  # articles parsed ahead of the stages after this one, per worker (see _ReadFeedFn)
+    read_ahead: int = READ_AHEAD  # articles parsed ahead of the stages after this one, per worker (see _ReadFeedFn)
 
 
 class _ReadFeedFn(beam.DoFn):
@@ -150,7 +152,7 @@ class ReadFeeds(beam.PTransform):
     def __init__(self, es: Any | None, *, max_bytes: int = 10_000_000, timeout: float = 30.0,
                  user_agent: str | None = None, min_gap: float | None = None, full_text: bool = True,
                  defer_state: bool = False, concurrency: int = 8, policy: FetchPolicy | None = None,
-                 read_ahead: int = 500) -> None:
+                 read_ahead: int = READ_AHEAD) -> None:
         super().__init__()
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")

@@ -46,7 +46,6 @@ class PlacingLock:
         self.lease = lease
         self.clock = clock
         self.sleep = sleep
-        self.waited = 0.0  # seconds spent queuing, for the caller's metrics
 
     def ensure_index(self) -> None:
         if self.client.indices.exists(index=self.index):
@@ -67,19 +66,17 @@ class PlacingLock:
 
     def acquire(self) -> tuple[int, int]:
         """Waits for the lease; returns its (seq_no, primary_term), the proof of holding it."""
-        holder, start, pause = uuid.uuid4().hex, time.perf_counter(), 0.005
+        holder, pause = uuid.uuid4().hex, 0.005
         while True:
             doc = {"holder": holder, "until": self.clock() + self.lease}
             try:
                 resp = self.retry(partial(self.client.index, index=self.index, id=LOCK_ID, document=doc,
                                           op_type="create"))
-                self.waited += time.perf_counter() - start
                 return int(resp["_seq_no"]), int(resp["_primary_term"])
             except ConflictError:
                 pass
             taken = self._take_over_expired(doc)
             if taken is not None:
-                self.waited += time.perf_counter() - start
                 return taken
             self.sleep(pause * (0.5 + random.random()))
             pause = min(pause * 2, 0.1)
