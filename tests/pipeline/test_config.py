@@ -34,7 +34,7 @@ def test_fetch_settings_default_to_polite_and_can_be_set():
 
 def test_politeness_settings_and_per_host_limits():
     f = parse(BASE).fetch
-    assert (f.min_gap_not_modified, f.robots, f.max_crawl_delay, f.max_ttl, f.hosts) == (0.05, True, 10.0, 3600.0, {})
+    assert (f.min_gap_not_modified, f.robots, f.max_crawl_delay, f.max_ttl, f.hosts) == (0.02, True, 10.0, 3600.0, {})
     f = parse({**BASE, "fetch": {"min_gap_not_modified": 0, "robots": False, "max_ttl": 0, "max_crawl_delay": 30,
                                  "hosts": {"News.Example": {"min_gap": 1.0, "concurrency": 2},
                                            "own.example": {"min_gap_not_modified": 0}}}}).fetch

@@ -92,7 +92,7 @@ def test_policy_gaps_per_host_and_the_not_modified_gap_never_above_the_page_gap(
     assert policy.gaps("SLOW.example", default=9.0) == (2.0, 0.1)
     assert policy.gaps("own.example", default=9.0) == (0.0, 0.0)
     assert policy.gaps("picky.example", default=9.0) == (0.5, 0.3)
-    assert FetchPolicy().gaps("x.example", default=0.7) == (0.7, 0.05)  # min_gap unset: the gate's
+    assert FetchPolicy().gaps("x.example", default=0.7) == (0.7, 0.02)  # min_gap unset: the gate's
     assert policy.concurrency("own.example") == 4 and policy.concurrency("other.example") == 1
 
 

@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 from transforms.sources.errors import FetchError
 
 DEFAULT_MIN_GAP = 0.5
-DEFAULT_MIN_GAP_NOT_MODIFIED = 0.05
+DEFAULT_MIN_GAP_NOT_MODIFIED = 0.02
 DEFAULT_MAX_CRAWL_DELAY = 10.0
 DEFAULT_MAX_TTL = 3600.0
 
