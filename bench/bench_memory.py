@@ -25,8 +25,10 @@ from bench.corpus import write_corpus  # noqa: E402
 
 
 def peak_memory(articles: int, *, feeds: int = 50, es_url: str = DEFAULT_ES, tree: Path | None = None,
-                seed: int = 7, min_gap: float | None = None, extra: list[str] | None = None) -> float:
-    """Peak PSS in MB of the process tree of one first ``wirenews run`` over ``articles`` stories in ``feeds``."""
+                seed: int = 7, min_gap: float | None = None, extra: list[str] | None = None,
+                series: Path | None = None) -> float:
+    """Peak PSS in MB of the process tree of one first ``wirenews run`` over ``articles`` stories in ``feeds``;
+    ``series``: also write each sample's PSS per process (seconds, [MB, launcher first]) to this JSON file."""
     with tempfile.TemporaryDirectory(prefix="wirenews-bench-") as tmp:
         workdir = Path(tmp)
         files = write_corpus(workdir / "feeds", articles, feeds, seed)
@@ -36,6 +38,10 @@ def peak_memory(articles: int, *, feeds: int = 50, es_url: str = DEFAULT_ES, tre
     if run["indexed"] != articles:
         raise RuntimeError(f"{run['indexed']} of {articles} stories indexed: the peak of a run that lost stories "
                            "measures nothing")
+    if series is not None:
+        series.write_text(json.dumps(run["series"]))
+    print(f"    per process, launcher first (MB): at the tree's peak {run['pss_at_peak']}, "
+          f"each one's own peak {run['own_peak_pss']}", flush=True)
     return float(run["peak_pss_mb"])
 
 
@@ -45,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     add_corpus_arguments(parser, repeat=1, articles=False)
     parser.add_argument("--tree", type=Path, help="also measure this checkout (e.g. the code before a change)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--series", type=Path, help="a folder for each run's PSS over time, per process")
     args, extra = parser.parse_known_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     trees: list[Path | None] = [args.tree, None] if args.tree else [None]
@@ -53,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeat):
         for n in sizes:
             for tree in trees:
-                mb = peak_memory(n, feeds=args.feeds, es_url=args.es, tree=tree, seed=args.seed, extra=extra)
+                series = None
+                if args.series:
+                    args.series.mkdir(parents=True, exist_ok=True)
+                    series = args.series / f"{(tree or REPO).name}-{n}-{len(figures[str(tree or REPO)][n])}.json"
+                mb = peak_memory(n, feeds=args.feeds, es_url=args.es, tree=tree, seed=args.seed, extra=extra,
+                                 series=series)
                 figures[str(tree or REPO)][n].append(mb)
                 print(f"  {tree or REPO}: {n} stories, peak PSS {mb:.0f} MB, load {describe_machine()['load']}",
                       flush=True)

@@ -229,8 +229,13 @@ def wirenews_run(cfg: Path, extra: list[str], tree: Path | None = None, *, pss: 
                           env={"PYTHONPATH": str(tree)} if tree else None, pss=pss)
     if result.returncode != 0:
         raise RuntimeError(f"wirenews run exited {result.returncode}:\n{result.output[-4000:]}")
+    pids = sorted(result.own_peak_pss)  # per process in the order they started (the launcher first), in MB
     return {"seconds": result.seconds, "peak_pss_mb": result.peak_pss_mb, "peak_rss_mb": result.peak_rss_mb,
-            "processes": result.processes, "cpu_s": result.cpu_seconds}
+            "processes": result.processes, "cpu_s": result.cpu_seconds,
+            "pss_at_peak": [round(result.pss_at_peak.get(pid, 0.0)) for pid in pids],
+            "own_peak_pss": [round(result.own_peak_pss[pid]) for pid in pids],
+            "series": [(round(t - result.series[0][0], 1), [round(by_pid.get(pid, 0.0)) for pid in pids])
+                       for t, by_pid in result.series]}
 
 
 def _fresh_config(prefix: str, files: list[FeedFile], urls: dict[str, str], workdir: Path, es_url: str,

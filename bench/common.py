@@ -217,6 +217,9 @@ class TreeSampler:
     peak_rss_mb: float = 0.0
     peak_pss_mb: float | None = None
     peak_processes: int = 0
+    pss_at_peak: dict[int, float] = field(default_factory=dict)  # each process's PSS (MB) when the tree peaked
+    own_peak_pss: dict[int, float] = field(default_factory=dict)  # each process's own highest PSS (MB)
+    series: list[tuple[float, dict[int, float]]] = field(default_factory=list)  # (seconds, PSS by process)
     cpu_by_pid: dict[int, float] = field(default_factory=dict)  # last seen CPU seconds of every process
     rescan_every: int = 5  # samples between two walks of /proc for new processes of the tree
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -247,7 +250,12 @@ class TreeSampler:
             rss = sum(_rss_kb(pid) for pid in pids)
             self.peak_rss_mb = max(self.peak_rss_mb, rss / 1024)
             if self.pss:
-                self.peak_pss_mb = max(self.peak_pss_mb or 0.0, sum(_pss_kb(pid) for pid in pids) / 1024)
+                by_pid = {pid: _pss_kb(pid) / 1024 for pid in pids}
+                self.series.append((time.monotonic(), by_pid))
+                for pid, mb in by_pid.items():
+                    self.own_peak_pss[pid] = max(self.own_peak_pss.get(pid, 0.0), mb)
+                if sum(by_pid.values()) > (self.peak_pss_mb or 0.0):
+                    self.peak_pss_mb, self.pss_at_peak = sum(by_pid.values()), by_pid
             self.peak_processes = max(self.peak_processes, len(pids))
             for pid in pids:
                 self.cpu_by_pid[pid] = max(self.cpu_by_pid.get(pid, 0.0), cpu_seconds(pid))
@@ -263,6 +271,9 @@ class RunResult:
     processes: int
     cpu_seconds: float
     output: str
+    pss_at_peak: dict[int, float] = field(default_factory=dict)  # per process, when the tree peaked (pss runs)
+    own_peak_pss: dict[int, float] = field(default_factory=dict)  # per process, its own highest (pss runs)
+    series: list[tuple[float, dict[int, float]]] = field(default_factory=list)  # PSS over time (pss runs)
 
 
 def run_measured(cmd: list[str], *, cwd: Path = REPO, env: dict[str, str] | None = None,
@@ -277,7 +288,8 @@ def run_measured(cmd: list[str], *, cwd: Path = REPO, env: dict[str, str] | None
     with TreeSampler(proc.pid, pss=pss) as sampler:
         output, _ = proc.communicate(timeout=timeout)
     return RunResult(time.perf_counter() - started, proc.returncode, sampler.peak_rss_mb, sampler.peak_pss_mb,
-                     sampler.peak_processes, sampler.cpu_seconds, output)
+                     sampler.peak_processes, sampler.cpu_seconds, output, sampler.pss_at_peak,
+                     sampler.own_peak_pss, sampler.series)
 
 
 def es_cpu_seconds(es_url: str = DEFAULT_ES) -> float:
