@@ -85,3 +85,16 @@ def test_only_the_greedy_biluo_model_is_taken(nlp):
     beam = SimpleNamespace(cfg={"beam_width": 4}, model=nlp.get_pipe("ner").model, moves=nlp.get_pipe("ner").moves)
     assert not GreedyNER.supports(beam)
     assert decoder_for(spacy.blank("en")) is None
+
+
+def test_a_pass_of_the_model_holds_at_most_max_tokens_unless_one_doc_is_longer(nlp, monkeypatch):
+    decoder = GreedyNER(nlp.get_pipe("ner"), max_tokens=40)
+    texts = [" ".join(["Kenya"] * n) for n in (5, 30, 12, 90, 1, 39, 40, 8)]
+    passes: list[list[int]] = []
+    real_tag = decoder.tag
+    monkeypatch.setattr(decoder, "tag", lambda docs: (passes.append([len(d) for d in docs]), real_tag(docs))[1])
+    docs = list(decoder.pipe((nlp.make_doc(t) for t in texts), batch_size=5))
+    assert [len(d) for d in docs] == [5, 30, 12, 90, 1, 39, 40, 8]  # in order
+    assert all(sum(p) <= 40 or len(p) == 1 for p in passes) and [90] in passes
+    assert sorted(n for p in passes for n in p) == sorted([5, 30, 12, 90, 1, 39, 40, 8])
+    assert spans(docs) == spans(nlp.pipe(texts))

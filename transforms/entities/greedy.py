@@ -37,6 +37,13 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 OUT, BEGIN, IN, LAST, UNIT = "O", "B", "I", "L", "U"
 NER_FEATURES = 3  # spaCy's "ner" state type: buffer front, entity start, token before
+# Tokens per pass of the model. thinc keeps every layer's output of a pass until its end (about 19 KB a token
+# for en_core_web_sm), so a pass's arrays grow with its tokens: spaCy's parts of 16 docs (about 8,000 tokens
+# of wire copy) made a worker's memory swing by ~100 MB at every batch. Over 800 texts of the bench corpus, a
+# process's peak above the loaded model: 250 MB with whole batches of 64, 127 MB with spaCy's parts, 35 MB at
+# 2,048 tokens, 8 MB at 512 -- and 512 took the least CPU too (12.4-12.7 s against 15.2-16.1 s at 2,048 and
+# 13.2 s for whole batches; smaller arrays stay in the caches). A doc longer than this is a pass of its own.
+MAX_TOKENS = 512
 
 
 def decoder_for(nlp: Language) -> GreedyNER | None:
@@ -59,8 +66,9 @@ def pipe(nlp: Language, texts: Iterable[str], batch_size: int, decoder: GreedyNE
 class GreedyNER:
     """Tags batches of docs with the weights of a loaded spaCy ``ner`` component (``supports`` it first)."""
 
-    def __init__(self, ner: Any) -> None:
+    def __init__(self, ner: Any, max_tokens: int = MAX_TOKENS) -> None:
         self.ner = ner
+        self.max_tokens = max_tokens
         tok2vec, lower, upper = ner.model.layers
         self.tok2vec, self.lower = tok2vec, lower
         self.bias = lower.get_param("b")  # (hidden, pieces)
@@ -99,15 +107,20 @@ class GreedyNER:
                 and all(f"{LAST}-{m[2:]}" in moves and f"{IN}-{m[2:]}" in moves for m in moves if m.startswith("B-")))
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterator[Doc]:
-        """Like ``ner.pipe``: the docs, in order, with their entities set; as there, each batch goes through the
-        model sorted by length in parts of a quarter (the model's arrays grow with the tokens of a part: whole
-        batches of 64 raised a process's peak by about 110 MB)."""
+        """Like ``ner.pipe``: the docs, in order, with their entities set. Each batch goes through the model sorted
+        by length, in parts of at most ``max_tokens`` tokens (a doc longer than that alone)."""
         it = iter(docs)
-        part = max(batch_size // 4, 2)
         while batch := list(islice(it, batch_size)):
-            by_length = sorted(batch, key=len)
-            for start in range(0, len(by_length), part):
-                self.tag(by_length[start:start + part])
+            part: list[Doc] = []
+            tokens = 0
+            for doc in sorted(batch, key=len):
+                if part and tokens + len(doc) > self.max_tokens:
+                    self.tag(part)
+                    part, tokens = [], 0
+                part.append(doc)
+                tokens += len(doc)
+            if part:
+                self.tag(part)
             yield from batch
 
     def tag(self, docs: list[Doc]) -> None:
