@@ -13,10 +13,12 @@ from transforms.sink.bulk import (
     BulkRetriesExhausted,
     DeadLetterLost,
     ElasticsearchSink,
+    Encoded,
     IndexRequest,
     backoff_delay,
     batches,
     deadletter_id,
+    deadletter_record,
     encode,
 )
 
@@ -190,6 +192,17 @@ def test_encode_is_two_ndjson_lines_with_the_exact_document():
     action, source, tail = e.payload.split(b"\n")
     assert json.loads(action) == {"index": {"_id": 'we"ird'}}
     assert json.loads(source) == {"title": "Zürich \u2014 ok"} and tail == b""
+
+
+def test_an_encoded_request_lets_its_document_go_and_a_dead_letter_reads_it_back():
+    doc = {"title": "Zürich \u2014 ok", "entities": [{"name": "Zürich", "type": "GPE"}], "n": 3}
+    e = encode(IndexRequest("id-1", dict(doc), "feed-a", version=7))
+    assert e.request.doc == {} and (e.request.id, e.request.feed, e.request.version) == ("id-1", "feed-a", 7)
+    assert e.document == doc
+    record = deadletter_record(e, "articles", {"type": "mapper_parsing_exception", "reason": "bad"}, 400)
+    assert record["document"] == doc and record["doc_id"] == "id-1" and record["feed"] == "feed-a"
+    unencoded = Encoded(IndexRequest("id-2", {"repr": "x"}, "feed-b"), b"")  # an element no document came from
+    assert deadletter_record(unencoded, "", {"type": "invalid_article"}, 0)["document"] == {"repr": "x"}
 
 
 def test_deadletter_id_is_stable_per_document():
