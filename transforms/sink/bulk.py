@@ -58,12 +58,9 @@ class IndexRequest:
 
 @dataclass
 class Encoded:
-    """An IndexRequest serialised once: the two NDJSON lines of its ``index`` action.
-
-    Once encoded, ``request.doc`` is empty (``encode``): a batch waits in the buffer and in flight until
-    Elasticsearch answers, and the document as Python objects took three to four times its lines (about 25 MB
-    a worker for a buffer of 500 stories). ``document`` reads it back from the lines when a dead letter needs it.
-    """
+    """An IndexRequest serialised once: the two NDJSON lines of its ``index`` action. ``request.doc`` is then
+    empty: a buffered batch held each document as objects three to four times the size of its lines (~25 MB a
+    worker); ``document`` reads it back from the lines when a dead letter needs it."""
 
     request: IndexRequest
     payload: bytes
