@@ -98,3 +98,13 @@ def test_a_pass_of_the_model_holds_at_most_max_tokens_unless_one_doc_is_longer(n
     assert all(sum(p) <= 40 or len(p) == 1 for p in passes) and [90] in passes
     assert sorted(n for p in passes for n in p) == sorted([5, 30, 12, 90, 1, 39, 40, 8])
     assert spans(docs) == spans(nlp.pipe(texts))
+
+
+def test_importing_the_stage_does_not_import_spacy():
+    """A launcher builds the graph without tagging: spaCy's import (seconds) waits for the model's load."""
+    import subprocess
+    import sys
+
+    code = "import sys, transforms.entities, transforms.entities.tagger; print('spacy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

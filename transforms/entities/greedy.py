@@ -28,12 +28,10 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import numpy
-from spacy.attrs import ENT_IOB, IS_SPACE, SENT_START
-from spacy.tokens import Span
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 OUT, BEGIN, IN, LAST, UNIT = "O", "B", "I", "L", "U"
 NER_FEATURES = 3  # spaCy's "ner" state type: buffer front, entity start, token before
@@ -125,6 +123,8 @@ class GreedyNER:
 
     def tag(self, docs: list[Doc]) -> None:
         """Set the entities of ``docs``, one batch through the model."""
+        from spacy.attrs import ENT_IOB, IS_SPACE, SENT_START  # spaCy's import takes seconds: only when tagging
+
         if not any(len(doc) for doc in docs):
             return self._spacy(docs)
         arrays = [doc.to_array([ENT_IOB, SENT_START, IS_SPACE]) for doc in docs]
@@ -148,6 +148,8 @@ class GreedyNER:
 
     def _decode(self, doc: Doc, array: numpy.ndarray, cached: numpy.ndarray, offset: int,
                 best: numpy.ndarray, best_no_begin: numpy.ndarray) -> None:
+        from spacy.tokens import Span
+
         n = len(doc)
         sent_start = array[:, 1] == 1
         space = array[:, 2].astype(bool)
