@@ -3,6 +3,7 @@ edges of a doc (whitespace, an entity at the end, sentence starts set, entities 
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -106,5 +107,6 @@ def test_importing_the_stage_does_not_import_spacy():
     import sys
 
     code = "import sys, transforms.entities, transforms.entities.tagger; print('spacy' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
     assert done.stdout.strip() == "False"
