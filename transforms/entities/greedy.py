@@ -84,9 +84,12 @@ class GreedyNER:
         self.closed_ok = numpy.flatnonzero(((kind == BEGIN) | (kind == UNIT)) & labelled | (kind == OUT))
         self.closed_no_begin = numpy.flatnonzero((kind == UNIT) & labelled | (kind == OUT))
         index = {m: i for i, m in enumerate(moves)}
-        # for each B- column: the I- and L- columns of its label
-        self.inside = {i: (index[f"{IN}-{labels[i]}"], index[f"{LAST}-{labels[i]}"])
-                       for i, k in enumerate(kinds) if k == BEGIN and labels[i]}
+        # for each B- column: the I- and L- columns of its label, and their rows of the output layer
+        self.inside: dict[int, tuple[int, int, numpy.ndarray, numpy.ndarray]] = {}
+        for i, k in enumerate(kinds):
+            if k == BEGIN and labels[i]:
+                cols = [index[f"{IN}-{labels[i]}"], index[f"{LAST}-{labels[i]}"]]
+                self.inside[i] = (cols[0], cols[1], self.out_w[cols], self.out_b[cols])
 
     @staticmethod
     def supports(ner: Any) -> bool:
@@ -178,9 +181,7 @@ class GreedyNER:
     def _inside(self, cached: numpy.ndarray, offset: int, start: int, begin: int, n: int,
                 sent_start: numpy.ndarray) -> int:
         """Steps an entity opened at ``start``: the end of its span."""
-        in_col, last_col = self.inside[begin]
-        cols = [in_col, last_col]
-        weights, bias = self.out_w[cols], self.out_b[cols]
+        in_col, last_col, weights, bias = self.inside[begin]
         first = cached[1 + offset + start, 1]
         t = start + 1
         while t < n - 1 and not sent_start[t + 1]:  # I- is valid: score I- against L-
