@@ -10,6 +10,7 @@ import pytest
 import spacy
 from spacy.tokens import Span
 
+from bench.bench_greedy import spans
 from bench.entity_spans import load_items
 from transforms.entities.greedy import GreedyNER, decoder_for, pipe
 from transforms.entities.model import MODELS, load_nlp
@@ -21,10 +22,6 @@ EDGES = [
     "  United Nations Secretary-General Antonio Guterres  ", "NAIROBI, Dec. 7 (Xinhua) -- Kenya's Mandera county",
     "Reuters", "the", "Paris \n London \t Tokyo", "U.S. Federal Reserve Chair Jerome Powell",
 ]
-
-
-def spans(docs) -> list[list[tuple[int, int, str]]]:
-    return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in docs]
 
 
 @pytest.fixture(scope="module")

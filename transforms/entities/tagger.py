@@ -52,6 +52,15 @@ def memory_zone(nlp: Language, base: int, warm: int = WARM_STRINGS) -> contextli
     return nlp.memory_zone()
 
 
+@dataclass(frozen=True)
+class _Model:
+    """A loaded pipeline, the size of its vocabulary when loaded (``memory_zone``) and its decoder, if any."""
+
+    nlp: Language
+    base_strings: int
+    decoder: GreedyNER | None
+
+
 @dataclass
 class EntityResult:
     """One article's tagging. Each entity: name, type, mentions (title and body), first_offset (characters
@@ -141,9 +150,7 @@ class Tagger:
         self.batch_size = batch_size  # texts per model batch
         self.warm_strings = warm_strings
         self.greedy = greedy  # False: spaCy's own NER loop, the reference (``greedy.py``)
-        self.pipelines: dict[str, Language] = {}
-        self.base_strings: dict[str, int] = {}
-        self.decoders: dict[str, GreedyNER | None] = {}
+        self.models: dict[str, _Model] = {}
         self._add(nlp.lang, nlp)
         self.nlp = nlp  # the pipeline given: English by default
 
@@ -152,16 +159,13 @@ class Tagger:
         return cls(load_nlp(model), AliasTable.load(aliases_path))
 
     def _add(self, language: str, nlp: Language) -> None:
-        self.pipelines[language] = nlp
-        self.base_strings[language] = len(nlp.vocab.strings)
-        self.decoders[language] = decoder_for(nlp) if self.greedy else None
-        log.info("%s: entities by %s", language,
-                 "the greedy decoder" if self.decoders[language] else "spaCy's own NER loop")
+        model = self.models[language] = _Model(nlp, len(nlp.vocab.strings), decoder_for(nlp) if self.greedy else None)
+        log.info("%s: entities by %s", language, "the greedy decoder" if model.decoder else "spaCy's own NER loop")
 
-    def _pipeline(self, language: str) -> Language:
-        if language not in self.pipelines:  # loaded, and verified, on the language's first article
+    def _model(self, language: str) -> _Model:
+        if language not in self.models:  # loaded, and verified, on the language's first article
             self._add(language, load_nlp(MODELS[language]))
-        return self.pipelines[language]
+        return self.models[language]
 
     def _status_for(self, language: str | None, title: str, body: str) -> str | None:
         """Why an article carries no entities, or None when it goes through the model."""
@@ -169,7 +173,7 @@ class Tagger:
             return "skipped: no text"
         if language is None:
             return "skipped: language undetermined (too little text, no feed language)"
-        if language not in MODELS and language not in self.pipelines:
+        if language not in MODELS and language not in self.models:
             return f"skipped: language {language} has no model"
         return None
 
@@ -191,13 +195,14 @@ class Tagger:
             batches.setdefault(language, []).append(index)
             prepared[index] = prepare(title, body, self.aliases.spelling)
         for language, indices in batches.items():
-            nlp = self._pipeline(language)
+            model = self._model(language)
+            nlp = model.nlp
             texts = [t for i in indices for t in (prepared[i][0], prepared[i][1][: nlp.max_length])]
             # Past the first batches (WARM_STRINGS), the strings and words of a batch leave the vocabulary with it:
             # without the zone the vocabulary keeps every number and name ever read, and a long run's memory grows
             # with what it tagged. No Doc, Span or Token outlives the zone: entities_of returns plain data.
-            with memory_zone(nlp, self.base_strings[language], self.warm_strings):
-                docs = pipe(nlp, texts, self.batch_size, self.decoders[language])
+            with memory_zone(nlp, model.base_strings, self.warm_strings):
+                docs = pipe(nlp, texts, self.batch_size, model.decoder)
                 for i in indices:
                     title, body = (items[i][0] or ""), (items[i][1] or "")
                     out[i] = self.entities_of(next(docs), next(docs), title, body[: nlp.max_length],
